@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+// Ingot: a compiled model-optimization toolchain. Targets are layered; imports only go downward:
+//   IngotCore, CBLAS, CZstd, CKernels
+//   IngotCheckpoint → IngotImport → IngotIR → (IngotPasses) → IngotCompiler
+//   IngotArtifact, IngotKernels → IngotRuntime
+//   IngotCLI (ingot), ingot-run (runtime only, no Foundation)
+import PackageDescription
+
+let package = Package(
+    name: "Ingot",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ingot", targets: ["ingot"]),
+        .executable(name: "ingot-run", targets: ["ingot-run"]),
+        .library(name: "IngotRuntime", targets: ["IngotRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Core types and C shims.
+        .target(name: "IngotCore"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+        // Compiler side: checkpoints → IR → artifact.
+        .target(name: "IngotCheckpoint", dependencies: ["IngotCore"]),
+        .target(name: "IngotIR", dependencies: ["IngotCore"]),
+        .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
+        .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
+        .target(name: "IngotCompiler", dependencies: [
+            "IngotImport", "IngotArtifact",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
+        // Runtime side: never imports the compiler.
+        .target(name: "IngotKernels", dependencies: ["IngotCore", "CBLAS", "CKernels"]),
+        .target(name: "IngotRuntime", dependencies: ["IngotCore", "IngotIR", "IngotArtifact", "IngotKernels"]),
+
+        // Front ends.
+        .target(name: "IngotCLI", dependencies: [
+            "IngotCompiler", "IngotRuntime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "ingot", dependencies: ["IngotCLI"]),
+        .executableTarget(name: "ingot-run", dependencies: ["IngotRuntime"],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+
+        // Test support and tests.
+        .target(name: "IngotTestSupport", dependencies: ["IngotCore"]),
+        .testTarget(name: "IngotCoreTests", dependencies: ["IngotCore", "IngotTestSupport"]),
+        .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
+        .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
+        .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
+        .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotTestSupport"]),
+        .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

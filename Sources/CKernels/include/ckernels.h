@@ -1,0 +1,11 @@
+// CKernels: hand-written C kernels where Swift SIMD is not enough (AVX2 intrinsics),
+// each selected at run time by CPU feature; every kernel has a portable path.
+#ifndef INGOT_CKERNELS_H
+#define INGOT_CKERNELS_H
+#include <stdint.h>
+#include <stddef.h>
+
+/// 1 when the running CPU supports AVX2 and FMA, else 0.
+int ingot_cpu_has_avx2_fma(void);
+
+#endif

@@ -1,0 +1,2 @@
+// CZstd: the system zstd library (Debian libzstd-dev) seen from Swift.
+#include <zstd.h>

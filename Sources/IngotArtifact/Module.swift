@@ -1,0 +1,1 @@
+// IngotArtifact: module placeholder until its first real file lands.

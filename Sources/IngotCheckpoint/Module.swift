@@ -1,0 +1,1 @@
+// IngotCheckpoint: module placeholder until its first real file lands.

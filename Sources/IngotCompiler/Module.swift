@@ -1,0 +1,1 @@
+// IngotCompiler: module placeholder until its first real file lands.

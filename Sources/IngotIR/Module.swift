@@ -1,0 +1,1 @@
+// IngotIR: module placeholder until its first real file lands.

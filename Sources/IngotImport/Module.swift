@@ -1,0 +1,1 @@
+// IngotImport: module placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// IngotKernels: module placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// IngotRuntime: module placeholder until its first real file lands.

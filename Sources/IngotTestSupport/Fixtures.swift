@@ -1,0 +1,42 @@
+// Test support: where fixtures, the shared reference outputs and the cached real models live.
+// Tests that need a real model or ../shared fail loudly in CI (CI=true) and skip elsewhere.
+
+import Foundation
+
+public enum TestPaths {
+    /// The package root (the folder holding Package.swift), found from this source file.
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    public static var fixtures: URL { packageRoot.appendingPathComponent("Fixtures") }
+
+    /// ../shared/reference beside the checkout, or $INGOT_REFERENCE.
+    public static var reference: URL {
+        if let env = ProcessInfo.processInfo.environment["INGOT_REFERENCE"] { return URL(fileURLWithPath: env) }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+    }
+
+    /// The model cache filled by scripts/setup.sh: .cache/models, or $INGOT_MODELS.
+    public static var models: URL {
+        if let env = ProcessInfo.processInfo.environment["INGOT_MODELS"] { return URL(fileURLWithPath: env) }
+        return packageRoot.appendingPathComponent(".cache/models")
+    }
+
+    /// all-MiniLM-L6-v2 folder (config.json, model.safetensors, vocab.txt, 1_Pooling/...).
+    public static var miniLMDir: URL { models.appendingPathComponent("all-MiniLM-L6-v2") }
+    /// SmolLM2-135M-Instruct Q4_1 GGUF file.
+    public static var smolLM2GGUF: URL { models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf") }
+
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Returns the path if it exists; otherwise nil (the caller skips), or a failure message in CI.
+    public static func require(_ url: URL) -> URL? {
+        FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+}

@@ -1,0 +1,3 @@
+// ingot-run: the lean runner; links only IngotRuntime (no Foundation, no compiler).
+import IngotRuntime
+print("ingot-run")
