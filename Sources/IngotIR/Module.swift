@@ -1,1 +1,0 @@
-// IngotIR: module placeholder until its first real file lands.

@@ -1,0 +1,228 @@
+// Type inference: the output dtype and shape of every op from its input types, with
+// symbolic dimensions. Used by the graph builder and the verifier; it never looks at data.
+
+import IngotCore
+
+struct InferenceError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Output types of `op` applied to inputs of `inputTypes`; throws IngotError(.verification).
+public func inferOutputTypes(_ op: Op, _ inputTypes: [TensorType]) throws -> [TensorType] {
+    do {
+        return try infer(op, inputTypes)
+    } catch let e as InferenceError {
+        let args = inputTypes.map(\.description).joined(separator: ", ")
+        throw IngotError(.verification, "\(op.name)(\(args)): \(e.message)")
+    }
+}
+
+private func isIndexType(_ d: DType) -> Bool { d == .i32 || d == .i64 }
+
+private func requireFloat(_ t: TensorType, _ what: String) throws {
+    guard t.dtype.isFloatingPoint else { throw InferenceError("\(what) must be floating point, got \(t.dtype)") }
+}
+
+private func requireIndex(_ t: TensorType, _ what: String) throws {
+    guard isIndexType(t.dtype) else { throw InferenceError("\(what) must be i32 or i64, got \(t.dtype)") }
+}
+
+private func requireRank(_ t: TensorType, _ rank: Int, _ what: String) throws {
+    guard t.shape.rank == rank else { throw InferenceError("\(what) must have rank \(rank), got \(t.shape)") }
+}
+
+/// Two dimensions that must be the same size.
+private func same(_ a: Dim, _ b: Dim) -> Bool { a == b }
+
+private func requireDim(_ d: Dim, equals expected: Dim, _ what: String) throws {
+    guard same(d, expected) else { throw InferenceError("\(what) is \(d), expected \(expected)") }
+}
+
+private func normalizedAxis(_ axis: Int, rank: Int) throws -> Int {
+    let a = axis < 0 ? axis + rank : axis
+    guard a >= 0, a < rank else { throw InferenceError("axis \(axis) out of range for rank \(rank)") }
+    return a
+}
+
+/// numpy broadcasting of trailing dimensions; symbols only broadcast with an equal symbol or 1.
+func broadcast(_ a: Shape, _ b: Shape) throws -> Shape {
+    let n = max(a.rank, b.rank)
+    var out: [Dim] = []
+    for i in 0..<n {
+        let da: Dim = i < n - a.rank ? .fixed(1) : a.dims[i - (n - a.rank)]
+        let db: Dim = i < n - b.rank ? .fixed(1) : b.dims[i - (n - b.rank)]
+        if da == db { out.append(da) }
+        else if da == .fixed(1) { out.append(db) }
+        else if db == .fixed(1) { out.append(da) }
+        else { throw InferenceError("shapes \(a) and \(b) do not broadcast (dimension \(i): \(da) vs \(db))") }
+    }
+    return Shape(out)
+}
+
+/// Fixed product and sorted symbol list: two shapes hold the same number of elements when both agree.
+private func symbolicSize(_ s: Shape) -> (Int?, [String]) {
+    var product: Int? = 1
+    var symbols: [String] = []
+    for d in s.dims {
+        switch d {
+        case .fixed(let n):
+            if let p = product {
+                let (r, o) = p.multipliedReportingOverflow(by: n)
+                product = o ? nil : r
+            }
+        case .symbol(let s): symbols.append(s)
+        }
+    }
+    return (product, symbols.sorted())
+}
+
+private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
+    guard op.arity.contains(t.count) else {
+        throw InferenceError("takes \(op.arity.lowerBound == op.arity.upperBound ? String(op.arity.lowerBound) : "\(op.arity.lowerBound)…\(op.arity.upperBound)") inputs, got \(t.count)")
+    }
+    switch op {
+    case .gather:
+        let (table, ids) = (t[0], t[1])
+        try requireRank(table, 2, "table")
+        try requireIndex(ids, "indices")
+        return [TensorType(table.dtype, Shape(ids.shape.dims + [table.shape[1]]))]
+
+    case .matmul(let transposeB):
+        let (a, b) = (t[0], t[1])
+        try requireFloat(a, "a")
+        guard a.shape.rank >= 2 else { throw InferenceError("a must have rank ≥ 2, got \(a.shape)") }
+        guard b.shape.rank == 2 else { throw InferenceError("b must have rank 2, got \(b.shape)") }
+        let k = a.shape.dims[a.shape.rank - 1]
+        let (bk, bn) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        try requireDim(bk, equals: k, "contraction dimension of b")
+        return [TensorType(a.dtype, Shape(Array(a.shape.dims.dropLast()) + [bn]))]
+
+    case .binary:
+        guard t[0].dtype == t[1].dtype else { throw InferenceError("dtypes differ: \(t[0].dtype) vs \(t[1].dtype)") }
+        return [TensorType(t[0].dtype, try broadcast(t[0].shape, t[1].shape))]
+
+    case .gelu, .silu:
+        try requireFloat(t[0], "input")
+        return [t[0]]
+
+    case .layerNorm:
+        try requireFloat(t[0], "x")
+        guard let h = t[0].shape.dims.last else { throw InferenceError("x must have rank ≥ 1") }
+        for (i, what) in [(1, "gamma"), (2, "beta")] {
+            try requireRank(t[i], 1, what)
+            try requireDim(t[i].shape[0], equals: h, "\(what) length")
+        }
+        return [t[0]]
+
+    case .rmsNorm:
+        try requireFloat(t[0], "x")
+        guard let h = t[0].shape.dims.last else { throw InferenceError("x must have rank ≥ 1") }
+        try requireRank(t[1], 1, "weight")
+        try requireDim(t[1].shape[0], equals: h, "weight length")
+        return [t[0]]
+
+    case .rope(_, let heads, let headDim, _):
+        let (x, pos) = (t[0], t[1])
+        try requireFloat(x, "x")
+        try requireRank(x, 3, "x")
+        try requireIndex(pos, "positions")
+        guard heads > 0, headDim > 0, headDim % 2 == 0 else {
+            throw InferenceError("heads \(heads) and head_dim \(headDim) must be positive, head_dim even")
+        }
+        try requireDim(x.shape[2], equals: .fixed(heads * headDim), "x last dimension")
+        try requireRank(pos, 2, "positions")
+        try requireDim(pos.shape[0], equals: x.shape[0], "positions batch")
+        try requireDim(pos.shape[1], equals: x.shape[1], "positions sequence")
+        return [x]
+
+    case .softmax(let axis):
+        try requireFloat(t[0], "input")
+        _ = try normalizedAxis(axis, rank: t[0].shape.rank)
+        return [t[0]]
+
+    case .attention(let a):
+        let (q, k, v) = (t[0], t[1], t[2])
+        guard a.heads > 0, a.kvHeads > 0, a.headDim > 0, a.heads % a.kvHeads == 0 else {
+            throw InferenceError("heads \(a.heads) must be a positive multiple of kv_heads \(a.kvHeads), head_dim \(a.headDim) positive")
+        }
+        for (x, what) in [(q, "q"), (k, "k"), (v, "v")] {
+            try requireFloat(x, what)
+            try requireRank(x, 3, what)
+        }
+        try requireDim(q.shape[2], equals: .fixed(a.heads * a.headDim), "q last dimension")
+        try requireDim(k.shape[2], equals: .fixed(a.kvHeads * a.headDim), "k last dimension")
+        guard k.shape == v.shape else { throw InferenceError("k \(k.shape) and v \(v.shape) differ") }
+        try requireDim(k.shape[0], equals: q.shape[0], "k batch")
+        if a.causal || a.kvCache { try requireDim(k.shape[1], equals: q.shape[1], "k sequence (self-attention)") }
+        if t.count == 4 {
+            let mask = t[3]
+            try requireIndex(mask, "mask")
+            try requireRank(mask, 2, "mask")
+            try requireDim(mask.shape[0], equals: q.shape[0], "mask batch")
+            try requireDim(mask.shape[1], equals: k.shape[1], "mask sequence")
+        }
+        return [q]
+
+    case .reshape(let target):
+        let (fa, sa) = symbolicSize(t[0].shape)
+        let (fb, sb) = symbolicSize(target)
+        guard fa != nil, fa == fb, sa == sb else {
+            throw InferenceError("cannot reshape \(t[0].shape) to \(target): element counts differ")
+        }
+        return [TensorType(t[0].dtype, target)]
+
+    case .transpose(let perm):
+        let r = t[0].shape.rank
+        guard perm.count == r, perm.sorted() == Array(0..<r) else {
+            throw InferenceError("permutation \(perm) is not a permutation of 0..<\(r)")
+        }
+        return [TensorType(t[0].dtype, Shape(perm.map { t[0].shape[$0] }))]
+
+    case .slice(let axis, let start, let end):
+        let a = try normalizedAxis(axis, rank: t[0].shape.rank)
+        guard start >= 0, start < end else { throw InferenceError("slice \(start)..<\(end) is empty or negative") }
+        if let n = t[0].shape[a].fixedValue, end > n {
+            throw InferenceError("slice end \(end) past dimension \(a) of size \(n)")
+        }
+        var dims = t[0].shape.dims
+        dims[a] = .fixed(end - start)
+        return [TensorType(t[0].dtype, Shape(dims))]
+
+    case .concat(let axis):
+        let first = t[0]
+        let a = try normalizedAxis(axis, rank: first.shape.rank)
+        var total = 0
+        for (i, x) in t.enumerated() {
+            guard x.dtype == first.dtype, x.shape.rank == first.shape.rank else {
+                throw InferenceError("input \(i) is \(x), expected \(first.dtype) of rank \(first.shape.rank)")
+            }
+            for d in 0..<x.shape.rank where d != a {
+                try requireDim(x.shape[d], equals: first.shape[d], "input \(i) dimension \(d)")
+            }
+            guard let n = x.shape[a].fixedValue else { throw InferenceError("concat axis \(a) of input \(i) is symbolic") }
+            total += n
+        }
+        var dims = first.shape.dims
+        dims[a] = .fixed(total)
+        return [TensorType(first.dtype, Shape(dims))]
+
+    case .meanPool:
+        let (x, mask) = (t[0], t[1])
+        try requireFloat(x, "x")
+        try requireRank(x, 3, "x")
+        try requireIndex(mask, "mask")
+        try requireRank(mask, 2, "mask")
+        try requireDim(mask.shape[0], equals: x.shape[0], "mask batch")
+        try requireDim(mask.shape[1], equals: x.shape[1], "mask sequence")
+        return [TensorType(x.dtype, Shape([x.shape[0], x.shape[2]]))]
+
+    case .l2Normalize(let axis, _):
+        try requireFloat(t[0], "input")
+        _ = try normalizedAxis(axis, rank: t[0].shape.rank)
+        return [t[0]]
+
+    case .cast(let to):
+        return [TensorType(to, t[0].shape)]
+    }
+}
