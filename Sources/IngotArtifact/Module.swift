@@ -1,1 +1,0 @@
-// IngotArtifact: module placeholder until its first real file lands.

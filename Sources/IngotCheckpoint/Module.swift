@@ -1,1 +1,0 @@
-// IngotCheckpoint: module placeholder until its first real file lands.

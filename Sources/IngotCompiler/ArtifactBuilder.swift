@@ -1,0 +1,121 @@
+// ArtifactBuilder: checkpoint → .ingot. Imports the model, verifies the graph, then
+// streams every weight into the artifact one tensor at a time (peak memory ≈ the largest
+// tensor plus compression buffers), followed by the graph, tokenizer, provenance and
+// metadata sections. Output is deterministic; nothing is written at the destination
+// unless the whole build succeeds. Optimization passes are not applied here yet.
+
+import Crypto
+import IngotArtifact
+import IngotCore
+import IngotImport
+import IngotIR
+
+public struct BuildOptions: Sendable {
+    public var compressTensors: ArtifactWriteOptions.TensorCompression = .auto
+    public var zstdLevel: Int32 = 3
+    public init() {}
+}
+
+public struct BuildSummary: Sendable {
+    public var architecture: String
+    public var outputPath: String
+    public var tensorCount: Int
+    public var parameterCount: Int
+    public var sourceBytes: Int
+    public var artifactBytes: Int
+    public var compressedTensors: Int
+}
+
+/// Progress of a long step: (done, total, item name).
+public typealias BuildProgress = (Int, Int, String) -> Void
+
+public enum ArtifactBuilder {
+    public static func build(source: String, output: String, options: BuildOptions = .init(),
+                             progress: BuildProgress? = nil) throws -> BuildSummary {
+        let model = try ModelImporter.importModel(at: source)
+        return try write(model, source: source, output: output, options: options, progress: progress)
+    }
+
+    public static func write(_ model: ImportedModel, source: String, output: String, options: BuildOptions,
+                             progress: BuildProgress? = nil) throws -> BuildSummary {
+        try model.graph.verify()
+        var writeOptions = ArtifactWriteOptions()
+        writeOptions.compressTensors = options.compressTensors
+        writeOptions.zstdLevel = options.zstdLevel
+        let writer = try ArtifactWriter(path: output, options: writeOptions)
+        do {
+            let constants = model.graph.constants
+            for (i, constant) in constants.enumerated() {
+                let value = model.graph[constant.value]
+                progress?(i, constants.count, value.name)
+                guard let source = constant.source, let shape = value.type.shape.fixedSizes else {
+                    throw IngotError(.internal, location: "constant '\(value.name)'", "has no data source or a symbolic shape")
+                }
+                let buffer = try source.load()
+                let expected = (value.type.shape.elementCount ?? 0) * value.type.dtype.byteSize
+                guard buffer.byteCount == expected else {
+                    throw IngotError(.internal, location: "constant '\(value.name)'",
+                                     "loaded \(buffer.byteCount) bytes from \(source.origin), expected \(expected)")
+                }
+                try writer.addTensor(name: value.name, dtype: value.type.dtype, shape: shape, bytes: buffer.raw)
+            }
+            progress?(constants.count, constants.count, "sections")
+            try writer.addSection(.graph, payload: GraphCodec.encode(model.graph), required: true)
+            if let tokenizer = model.tokenizer {
+                try writer.addSection(.tokenizer, payload: tokenizer.encoded(), required: false)
+            }
+            let provenance = try Provenance.make(model: model)
+            try writer.addSection(.provenance, payload: Array(provenance.serialized(pretty: true).utf8), required: false)
+            try writer.addSection(.metadata, payload: Array(metadata(model).serialized(pretty: true).utf8), required: false)
+            let summary = try writer.commit()
+            return BuildSummary(
+                architecture: model.architecture, outputPath: output, tensorCount: constants.count,
+                parameterCount: model.graph.parameterCount,
+                sourceBytes: model.sourceFiles.reduce(0) { $0 + ((try? MappedFile(path: $1).count) ?? 0) },
+                artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount)
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    static func metadata(_ model: ImportedModel) -> JSONValue {
+        .object([
+            ("architecture", .string(model.architecture)),
+            ("graph", .string(model.graph.name)),
+            ("parameters", .number(Double(model.graph.parameterCount))),
+            ("hyper_parameters", .object(model.hyperParameters.map { ($0.0, .string($0.1)) })),
+        ])
+    }
+}
+
+public enum Provenance {
+    /// Source files with their sizes and SHA-256, the toolchain, and the passes applied (none yet).
+    public static func make(model: ImportedModel) throws -> JSONValue {
+        var sources: [JSONValue] = []
+        for path in model.sourceFiles {
+            let file = try MappedFile(path: path)
+            var hasher = SHA256()
+            hasher.update(bufferPointer: file.bytes)
+            let digest = hasher.finalize()
+            let hex = digest.map { byte in
+                let s = String(byte, radix: 16)
+                return s.count == 1 ? "0" + s : s
+            }.joined()
+            sources.append(.object([
+                ("file", .string(basename(path))),
+                ("bytes", .number(Double(file.count))),
+                ("sha256", .string(hex)),
+            ]))
+        }
+        return .object([
+            ("toolchain", .string("ingot \(IngotVersion.string)")),
+            ("sources", .array(sources)),
+            ("passes", .array([])),
+        ])
+    }
+}
+
+func basename(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}

@@ -1,0 +1,164 @@
+// Inspector: describes a checkpoint (GGUF, safetensors file or folder) or a .ingot artifact
+// as plain text for people and JSON for machines: tensors, dtypes, shapes, parameter counts,
+// detected architecture, sections and checksums. It reads; it never converts.
+
+import IngotArtifact
+import IngotCheckpoint
+import IngotCore
+import IngotImport
+import IngotIR
+
+public struct TensorRow: Sendable {
+    public var name: String
+    public var type: String
+    public var shape: [Int]
+    /// Stored bytes (for artifacts: after compression).
+    public var bytes: Int
+    public var note: String = ""
+}
+
+public struct Inspection: Sendable {
+    public var path: String
+    /// "gguf", "safetensors" or "ingot".
+    public var format: String
+    public var architecture: String?
+    public var fileBytes: Int
+    public var facts: [(String, String)] = []
+    public var tensors: [TensorRow] = []
+    public var graph: Graph?
+
+    public var parameterCount: Int {
+        tensors.reduce(0) { $0 + (Shape.checkedProduct($1.shape) ?? 0) }
+    }
+
+    public func text(showGraph: Bool) -> String {
+        var out = "\(path): \(format), \(formatCount(fileBytes)) bytes\n"
+        out += "architecture: \(architecture ?? "unknown")\n"
+        out += "parameters: \(formatCount(parameterCount)) in \(tensors.count) tensors\n"
+        for (k, v) in facts { out += "\(k): \(v)\n" }
+        if showGraph, let graph {
+            out += "\n" + graph.text
+            return out
+        }
+        let nameWidth = min(max(tensors.map(\.name.count).max() ?? 4, 4), 60)
+        let typeWidth = max(tensors.map(\.type.count).max() ?? 4, 4)
+        out += "\n" + pad("tensor", nameWidth) + "  " + pad("type", typeWidth) + "  shape\n"
+        for t in tensors {
+            out += pad(t.name, nameWidth) + "  " + pad(t.type, typeWidth) + "  " + Shape(fixed: t.shape).description
+            if !t.note.isEmpty { out += "  " + t.note }
+            out += "\n"
+        }
+        return out
+    }
+
+    public var json: JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("path", .string(path)), ("format", .string(format)),
+            ("architecture", architecture.map(JSONValue.string) ?? .null),
+            ("file_bytes", .number(Double(fileBytes))), ("parameters", .number(Double(parameterCount))),
+            ("facts", .object(facts.map { ($0.0, .string($0.1)) })),
+            ("tensors", .array(tensors.map { t in
+                .object([("name", .string(t.name)), ("type", .string(t.type)),
+                         ("shape", .array(t.shape.map { .number(Double($0)) })), ("bytes", .number(Double(t.bytes)))])
+            })),
+        ]
+        if let graph { fields.append(("graph", .string(graph.text))) }
+        return .object(fields)
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+}
+
+/// 1234567 → "1,234,567"
+public func formatCount(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+public enum Inspector {
+    public static func inspect(_ path: String, verify: Bool = false) throws -> Inspection {
+        if path.hasSuffix(".ingot") { return try inspectArtifact(path, verify: verify) }
+        if path.hasSuffix(".gguf") { return try inspectGGUF(path) }
+        return try inspectSafetensors(path)
+    }
+
+    static func inspectGGUF(_ path: String) throws -> Inspection {
+        let file = try GGUFFile(path: path)
+        var result = Inspection(path: path, format: "gguf", architecture: file["general.architecture"]?.string,
+                                fileBytes: (try? MappedFile(path: path).count) ?? 0)
+        result.facts.append(("gguf_version", "\(file.version)"))
+        for key in ["general.name", "llama.block_count", "llama.embedding_length", "llama.attention.head_count",
+                    "llama.attention.head_count_kv", "llama.feed_forward_length", "llama.context_length",
+                    "llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon", "tokenizer.ggml.model",
+                    "tokenizer.ggml.pre"] {
+            if let v = file[key] { result.facts.append((key, v.summary)) }
+        }
+        if let tokens = file["tokenizer.ggml.tokens"]?.stringArray { result.facts.append(("tokenizer.tokens", "\(tokens.count)")) }
+        if let merges = file["tokenizer.ggml.merges"]?.stringArray { result.facts.append(("tokenizer.merges", "\(merges.count)")) }
+        result.facts.append(("metadata_keys", "\(file.metadata.count)"))
+        result.tensors = file.tensors.map { TensorRow(name: $0.name, type: $0.type.name, shape: $0.shape, bytes: $0.byteCount) }
+        return result
+    }
+
+    static func inspectSafetensors(_ path: String) throws -> Inspection {
+        let checkpoint = try SafetensorsCheckpoint(path: path)
+        var result = Inspection(path: path, format: "safetensors", architecture: nil,
+                                fileBytes: checkpoint.shardPaths.reduce(0) { $0 + ((try? MappedFile(path: $1).count) ?? 0) })
+        let names = checkpoint.tensorNames
+        result.tensors = names.compactMap { name in
+            checkpoint.tensor(named: name).map {
+                TensorRow(name: name, type: $0.dtype.description, shape: $0.shape, bytes: $0.byteCount)
+            }
+        }
+        result.facts.append(("shards", "\(checkpoint.shardPaths.count)"))
+        // Architecture: config.json's model_type when present, else the tensor naming scheme.
+        let dir = path.hasSuffix(".safetensors") ? parentDirectoryPath(path) : path
+        if let config = try? IngotImport.readModelType(directory: dir) {
+            result.architecture = config
+        } else if names.contains(where: { $0.contains("encoder.layer.") }) {
+            result.architecture = "bert"
+        } else if names.contains(where: { $0.hasPrefix("model.layers.") }) {
+            result.architecture = "llama"
+        }
+        return result
+    }
+
+    static func inspectArtifact(_ path: String, verify: Bool) throws -> Inspection {
+        let reader = try ArtifactReader(path: path, verify: verify ? .full : .structure)
+        var result = Inspection(path: path, format: "ingot", architecture: nil, fileBytes: reader.fileSize)
+        result.facts.append(("format_version", "\(reader.formatVersion.major).\(reader.formatVersion.minor)"))
+        result.facts.append(("digest", reader.digestHex))
+        for s in reader.sections {
+            result.facts.append(("section \(s.kind)", "\(s.storedSize) bytes stored, \(s.decodedSize) decoded, \(s.codecName)\(s.required ? ", required" : "")"))
+        }
+        if let graphBytes = try reader.payload(.graph) {
+            let graph = try graphBytes.withUnsafeBytes { try GraphCodec.decode($0, file: path) }
+            try graph.verify()
+            result.graph = graph
+            result.architecture = graph.name
+            result.facts.append(("graph", "\(graph.nodes.count) nodes, \(graph.inputs.count) inputs, \(graph.outputs.count) outputs"))
+        }
+        if let tok = try reader.payload(.tokenizer) {
+            let spec = try tok.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }
+            result.facts.append(("tokenizer", "\(spec.kind), \(spec.tokens.count) tokens"))
+        }
+        if verify { result.facts.append(("verified", "digest, sections and tensors")) }
+        result.tensors = reader.tensors.map {
+            TensorRow(name: $0.name, type: $0.dtype.description, shape: $0.shape, bytes: $0.storedSize,
+                      note: $0.compressed ? "zstd \($0.storedSize)/\($0.decodedSize)" : "")
+        }
+        return result
+    }
+}
+
+func parentDirectoryPath(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return String(path[..<slash])
+}

@@ -1,1 +1,0 @@
-// IngotCompiler: module placeholder until its first real file lands.

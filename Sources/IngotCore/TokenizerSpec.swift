@@ -1,0 +1,138 @@
+// TokenizerSpec: the tokenizer description carried in an artifact's TOKN section
+// (Formats/tokenizer-v1.md): vocabulary, merges, settings, special tokens, chat template.
+// Encoding and decoding of text live in IngotRuntime/Tokenizers; this is data and its codec.
+
+public struct TokenizerSpec: Equatable, Sendable {
+    public enum Kind: UInt8, Sendable, CustomStringConvertible {
+        case wordPiece = 1
+        case byteLevelBPE = 2
+
+        public var description: String {
+            switch self {
+            case .wordPiece: return "wordpiece"
+            case .byteLevelBPE: return "byte-level-bpe"
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// id → token text.
+    public var tokens: [String]
+    /// BPE merges "left right" in rank order; empty for WordPiece.
+    public var merges: [String]
+    /// GGUF token types per id (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte); empty for WordPiece.
+    public var tokenTypes: [Int32]
+    /// "bert", "smollm", "gpt2", ...
+    public var preTokenizer: String
+    public var lowercase: Bool
+    public var stripAccents: Bool
+    public var splitCJK: Bool
+    public var continuingSubwordPrefix: String
+    public var maxInputCharsPerWord: Int
+    /// Truncation length including special tokens.
+    public var maxLength: Int
+    /// "unk", "cls", "sep", "pad", "mask", "bos", "eos" → id.
+    public var specialTokens: [String: Int32]
+    public var addBOS: Bool
+    public var addEOS: Bool
+    public var chatTemplate: String?
+
+    public init(kind: Kind, tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String,
+                lowercase: Bool, stripAccents: Bool, splitCJK: Bool, continuingSubwordPrefix: String,
+                maxInputCharsPerWord: Int, maxLength: Int, specialTokens: [String: Int32],
+                addBOS: Bool, addEOS: Bool, chatTemplate: String?) {
+        self.kind = kind
+        self.tokens = tokens
+        self.merges = merges
+        self.tokenTypes = tokenTypes
+        self.preTokenizer = preTokenizer
+        self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.splitCJK = splitCJK
+        self.continuingSubwordPrefix = continuingSubwordPrefix
+        self.maxInputCharsPerWord = maxInputCharsPerWord
+        self.maxLength = maxLength
+        self.specialTokens = specialTokens
+        self.addBOS = addBOS
+        self.addEOS = addEOS
+        self.chatTemplate = chatTemplate
+    }
+
+    public static let formatVersion: UInt16 = 1
+    static let maxTokens = 1 << 22
+    static let maxTokenBytes = 1 << 16
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.u16(TokenizerSpec.formatVersion)
+        w.u8(kind.rawValue)
+        w.u8((lowercase ? 1 : 0) | (stripAccents ? 2 : 0) | (splitCJK ? 4 : 0) | (addBOS ? 8 : 0) | (addEOS ? 16 : 0))
+        w.string(preTokenizer)
+        w.string(continuingSubwordPrefix)
+        w.u32(UInt32(maxInputCharsPerWord))
+        w.u32(UInt32(maxLength))
+        w.u32(UInt32(tokens.count))
+        for t in tokens { w.string(t) }
+        w.u32(UInt32(merges.count))
+        for m in merges { w.string(m) }
+        w.u32(UInt32(tokenTypes.count))
+        for t in tokenTypes { w.i32(t) }
+        let special = specialTokens.sorted { $0.key < $1.key }
+        w.u32(UInt32(special.count))
+        for (k, v) in special { w.string(k); w.i32(v) }
+        if let chatTemplate { w.u8(1); w.string(chatTemplate) } else { w.u8(0) }
+        return w.bytes
+    }
+
+    public init(decoding bytes: UnsafeRawBufferPointer, file: String?) throws {
+        var r = ByteReader(bytes, file: file)
+        let version = try r.u16("tokenizer.version")
+        guard version == TokenizerSpec.formatVersion else {
+            throw IngotError.badField(file: file, "tokenizer.version", seen: String(version), expected: String(TokenizerSpec.formatVersion))
+        }
+        let kindRaw = try r.u8("tokenizer.kind")
+        guard let kind = Kind(rawValue: kindRaw) else {
+            throw IngotError.badField(file: file, "tokenizer.kind", seen: String(kindRaw), expected: "1 (wordpiece) or 2 (byte-level BPE)")
+        }
+        let flags = try r.u8("tokenizer.flags")
+        guard flags < 32 else { throw IngotError.badField(file: file, "tokenizer.flags", seen: String(flags), expected: "bits 0...4 only") }
+        let pre = try r.string("tokenizer.pre_tokenizer", max: 256)
+        let prefix = try r.string("tokenizer.continuing_subword_prefix", max: 256)
+        let maxChars = try r.count32("tokenizer.max_input_chars_per_word", max: 1 << 20)
+        let maxLength = try r.count32("tokenizer.max_length", max: 1 << 24)
+        let tokenCount = try r.count32("tokenizer.token_count", max: min(TokenizerSpec.maxTokens, r.remaining / 4))
+        var tokens: [String] = []
+        tokens.reserveCapacity(tokenCount)
+        for i in 0..<tokenCount { tokens.append(try r.string("tokenizer.tokens[\(i)]", max: TokenizerSpec.maxTokenBytes)) }
+        let mergeCount = try r.count32("tokenizer.merge_count", max: min(TokenizerSpec.maxTokens, r.remaining / 4))
+        var merges: [String] = []
+        merges.reserveCapacity(mergeCount)
+        for i in 0..<mergeCount { merges.append(try r.string("tokenizer.merges[\(i)]", max: TokenizerSpec.maxTokenBytes)) }
+        let typeCount = try r.count32("tokenizer.token_type_count", max: tokenCount)
+        guard typeCount == 0 || typeCount == tokenCount else {
+            throw IngotError.badField(file: file, "tokenizer.token_type_count", seen: String(typeCount), expected: "0 or \(tokenCount)")
+        }
+        var types: [Int32] = []
+        for i in 0..<typeCount { types.append(try r.i32("tokenizer.token_types[\(i)]")) }
+        let specialCount = try r.count32("tokenizer.special_count", max: 64)
+        var special: [String: Int32] = [:]
+        for i in 0..<specialCount {
+            let key = try r.string("tokenizer.special[\(i)].name", max: 64)
+            let id = try r.i32("tokenizer.special[\(i)].id")
+            guard id >= 0, Int(id) < tokenCount else {
+                throw IngotError.badField(file: file, "tokenizer.special[\(key)]", seen: String(id), expected: "a token id in 0..<\(tokenCount)")
+            }
+            special[key] = id
+        }
+        let hasTemplate = try r.u8("tokenizer.has_chat_template")
+        guard hasTemplate <= 1 else { throw IngotError.badField(file: file, "tokenizer.has_chat_template", seen: String(hasTemplate), expected: "0 or 1") }
+        let template = hasTemplate == 1 ? try r.string("tokenizer.chat_template", max: 1 << 20) : nil
+        guard r.remaining == 0 else {
+            throw IngotError(.format, file: file, location: "tokenizer", "\(r.remaining) unexpected bytes at the end")
+        }
+        self.init(kind: kind, tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: pre,
+                  lowercase: flags & 1 != 0, stripAccents: flags & 2 != 0, splitCJK: flags & 4 != 0,
+                  continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars, maxLength: maxLength,
+                  specialTokens: special, addBOS: flags & 8 != 0, addEOS: flags & 16 != 0, chatTemplate: template)
+    }
+}

@@ -1,0 +1,216 @@
+// BertImporter: a Hugging Face BERT encoder (config.json + safetensors, e.g.
+// all-MiniLM-L6-v2) → IR, with the sentence-transformers head (mean pooling, then L2
+// normalisation when 2_Normalize is listed in modules.json) and the WordPiece vocabulary.
+// Post-norm layers, absolute positions, GELU. It does not handle cross-attention or CLS pooling.
+//
+// Graph (per layer l, x: f32[batch, seq, H]):
+//   x = layer_norm(word[ids] + position[pos] + type[tt])
+//   a = attention(x·Wqᵀ+bq, x·Wkᵀ+bk, x·Wvᵀ+bv, mask)          heads, head_dim = H / heads
+//   x = layer_norm(a·Woᵀ + bo + x)
+//   x = layer_norm(gelu(x·Wiᵀ + bi)·Wo2ᵀ + bo2 + x)
+//   outputs: last_hidden_state f32[batch, seq, H], embedding f32[batch, H]
+
+import IngotCore
+import IngotIR
+
+public enum BertImporter {
+    static func importModel(directory: String, config: ConfigFile, tensors: CheckpointTensors) throws -> ImportedModel {
+        var config = config
+        let hidden = config.int("hidden_size")
+        let heads = config.int("num_attention_heads")
+        let layers = config.int("num_hidden_layers", range: 1...1024)
+        let intermediate = config.int("intermediate_size")
+        let vocab = config.int("vocab_size")
+        let maxPositions = config.int("max_position_embeddings")
+        let typeVocab = config.int("type_vocab_size", range: 1...1024)
+        let eps = Float(config.double("layer_norm_eps", default: 1e-12, range: 0...1))
+        let act = config.string("hidden_act", default: "gelu", allowed: ["gelu", "gelu_new", "gelu_pytorch_tanh"])
+        _ = config.string("position_embedding_type", default: "absolute", allowed: ["absolute"])
+        try config.finish()
+        guard hidden % heads == 0 else {
+            throw IngotError(.format, file: config.path, location: "hidden_size",
+                             "value \(hidden) is not a multiple of num_attention_heads \(heads)")
+        }
+        let headDim = hidden / heads
+        let gelu: GELUApproximation = act == "gelu" ? .erf : .tanh
+
+        // Sentence-transformers head.
+        let pooling = try sentenceTransformersHead(directory: directory)
+
+        var g = Graph(name: "bert")
+        var w = WeightBinder(tensors, architecture: "BERT")
+        let prefix = w.has("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        func p(_ name: String) -> String { prefix + name }
+
+        let ids = g.addInput("input_ids", TensorType(.i32, ["batch", "seq"]))
+        let mask = g.addInput("attention_mask", TensorType(.i32, ["batch", "seq"]))
+        let types = g.addInput("token_type_ids", TensorType(.i32, ["batch", "seq"]))
+        let positions = g.addInput("position_ids", TensorType(.i32, ["batch", "seq"]))
+
+        let wordTable = w.weight(&g, p("embeddings.word_embeddings.weight"), [vocab, hidden])
+        let posTable = w.weight(&g, p("embeddings.position_embeddings.weight"), [maxPositions, hidden])
+        let typeTable = w.weight(&g, p("embeddings.token_type_embeddings.weight"), [typeVocab, hidden])
+        let embLNw = w.weight(&g, p("embeddings.LayerNorm.weight"), [hidden])
+        let embLNb = w.weight(&g, p("embeddings.LayerNorm.bias"), [hidden])
+
+        // Weights are bound first for every layer so a bad checkpoint fails before graph
+        // construction depends on them.
+        struct Layer { var q, qb, k, kb, v, vb, o, ob, ln1w, ln1b, i, ib, o2, o2b, ln2w, ln2b: ValueID }
+        var layerWeights: [Layer] = []
+        for l in 0..<layers {
+            let b = p("encoder.layer.\(l).")
+            layerWeights.append(Layer(
+                q: w.weight(&g, b + "attention.self.query.weight", [hidden, hidden]),
+                qb: w.weight(&g, b + "attention.self.query.bias", [hidden]),
+                k: w.weight(&g, b + "attention.self.key.weight", [hidden, hidden]),
+                kb: w.weight(&g, b + "attention.self.key.bias", [hidden]),
+                v: w.weight(&g, b + "attention.self.value.weight", [hidden, hidden]),
+                vb: w.weight(&g, b + "attention.self.value.bias", [hidden]),
+                o: w.weight(&g, b + "attention.output.dense.weight", [hidden, hidden]),
+                ob: w.weight(&g, b + "attention.output.dense.bias", [hidden]),
+                ln1w: w.weight(&g, b + "attention.output.LayerNorm.weight", [hidden]),
+                ln1b: w.weight(&g, b + "attention.output.LayerNorm.bias", [hidden]),
+                i: w.weight(&g, b + "intermediate.dense.weight", [intermediate, hidden]),
+                ib: w.weight(&g, b + "intermediate.dense.bias", [intermediate]),
+                o2: w.weight(&g, b + "output.dense.weight", [hidden, intermediate]),
+                o2b: w.weight(&g, b + "output.dense.bias", [hidden]),
+                ln2w: w.weight(&g, b + "output.LayerNorm.weight", [hidden]),
+                ln2b: w.weight(&g, b + "output.LayerNorm.bias", [hidden])))
+        }
+        try w.finish()
+
+        func linear(_ x: ValueID, _ weight: ValueID, _ bias: ValueID, _ name: String) throws -> ValueID {
+            let y = try g.add(.matmul(transposeB: true), [x, weight], name: name + ".matmul")
+            return try g.add(.binary(.add), [y, bias], name: name)
+        }
+
+        var x = try g.add(.gather, [wordTable, ids], name: "embeddings.word")
+        let pe = try g.add(.gather, [posTable, positions], name: "embeddings.position")
+        let te = try g.add(.gather, [typeTable, types], name: "embeddings.token_type")
+        x = try g.add(.binary(.add), [x, pe], name: "embeddings.sum_position")
+        x = try g.add(.binary(.add), [x, te], name: "embeddings.sum")
+        x = try g.add(.layerNorm(epsilon: eps), [x, embLNw, embLNb], name: "embeddings.norm")
+
+        let attention = Op.attention(AttentionAttributes(heads: heads, kvHeads: heads, headDim: headDim, causal: false,
+                                                         scale: 1 / Float(headDim).squareRoot(), kvCache: false))
+        for (l, lw) in layerWeights.enumerated() {
+            let n = "layer\(l)"
+            let q = try linear(x, lw.q, lw.qb, n + ".q")
+            let k = try linear(x, lw.k, lw.kb, n + ".k")
+            let v = try linear(x, lw.v, lw.vb, n + ".v")
+            let a = try g.add(attention, [q, k, v, mask], name: n + ".attention")
+            let o = try linear(a, lw.o, lw.ob, n + ".attention_out")
+            let r1 = try g.add(.binary(.add), [o, x], name: n + ".residual1")
+            x = try g.add(.layerNorm(epsilon: eps), [r1, lw.ln1w, lw.ln1b], name: n + ".norm1")
+            let h = try linear(x, lw.i, lw.ib, n + ".ffn_in")
+            let act = try g.add(.gelu(gelu), [h], name: n + ".gelu")
+            let f = try linear(act, lw.o2, lw.o2b, n + ".ffn_out")
+            let r2 = try g.add(.binary(.add), [f, x], name: n + ".residual2")
+            x = try g.add(.layerNorm(epsilon: eps), [r2, lw.ln2w, lw.ln2b], name: n + ".norm2")
+        }
+        g.values[x.index].name = "last_hidden_state"
+        g.markOutput(x)
+        if pooling.meanPool {
+            var e = try g.add(.meanPool, [x, mask], name: pooling.normalize ? "pooled" : "embedding")
+            if pooling.normalize {
+                e = try g.add(.l2Normalize(axis: -1, epsilon: 1e-12), [e], name: "embedding")
+            }
+            g.markOutput(e)
+        }
+        try g.verify()
+
+        let tokenizer = try wordPieceTokenizer(directory: directory, maxPositions: maxPositions)
+        return ImportedModel(
+            architecture: "bert", graph: g, tokenizer: tokenizer,
+            hyperParameters: [("hidden_size", "\(hidden)"), ("num_hidden_layers", "\(layers)"),
+                              ("num_attention_heads", "\(heads)"), ("intermediate_size", "\(intermediate)"),
+                              ("vocab_size", "\(vocab)"), ("max_position_embeddings", "\(maxPositions)"),
+                              ("layer_norm_eps", "\(eps)"), ("hidden_act", act),
+                              ("pooling", pooling.meanPool ? "mean" : "none"), ("normalize", "\(pooling.normalize)")],
+            sourceFiles: tensors.sourceFiles + [directory + "/config.json"])
+    }
+
+    struct PoolingHead { var meanPool: Bool; var normalize: Bool }
+
+    /// Reads modules.json and 1_Pooling/config.json; no sentence-transformers files → no head.
+    static func sentenceTransformersHead(directory: String) throws -> PoolingHead {
+        let modulesPath = directory + "/modules.json"
+        guard fileExists(modulesPath) else { return PoolingHead(meanPool: false, normalize: false) }
+        let file = try MappedFile(path: modulesPath)
+        guard let modules = try JSONValue.parse(file.bytes, file: modulesPath).array else {
+            throw IngotError(.format, file: modulesPath, "the top level is not a JSON array")
+        }
+        var pool = false, normalize = false
+        for (i, m) in modules.enumerated() {
+            let type = m["type"]?.string ?? ""
+            switch type {
+            case "sentence_transformers.models.Transformer": break
+            case "sentence_transformers.models.Normalize": normalize = true
+            case "sentence_transformers.models.Pooling":
+                let sub = m["path"]?.string ?? "1_Pooling"
+                guard !sub.contains(".."), !sub.hasPrefix("/") else {
+                    throw IngotError(.format, file: modulesPath, location: "[\(i)].path", "value \"\(sub)\", expected a folder inside the model folder")
+                }
+                var cfg = try ConfigFile(path: directory + "/" + sub + "/config.json")
+                let mean = cfg.bool("pooling_mode_mean_tokens", default: false)
+                let others = ["pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"]
+                    .filter { cfg.bool($0, default: false) }
+                _ = cfg.int("word_embedding_dimension")
+                try cfg.finish()
+                guard mean, others.isEmpty else {
+                    throw IngotError(.unsupported, file: cfg.path,
+                                     "pooling \(mean ? "mean + " : "")\(others.joined(separator: ", ")); Ingot supports pooling_mode_mean_tokens only")
+                }
+                pool = true
+            default:
+                throw IngotError(.unsupported, file: modulesPath, location: "[\(i)].type",
+                                 "value \"\(type)\", expected a Transformer, Pooling or Normalize module")
+            }
+        }
+        return PoolingHead(meanPool: pool, normalize: normalize && pool)
+    }
+
+    /// WordPiece vocabulary (vocab.txt) with BertTokenizer settings from tokenizer_config.json
+    /// and the sequence limit from sentence_bert_config.json (max_seq_length), else the model's.
+    static func wordPieceTokenizer(directory: String, maxPositions: Int) throws -> TokenizerSpec? {
+        let vocabPath = directory + "/vocab.txt"
+        guard fileExists(vocabPath) else { return nil }
+        let file = try MappedFile(path: vocabPath)
+        guard let text = String(validating: file.bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw IngotError(.format, file: vocabPath, "not valid UTF-8")
+        }
+        var tokens = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        if tokens.last == "" { tokens.removeLast() }
+        guard !tokens.isEmpty else { throw IngotError(.format, file: vocabPath, "the vocabulary is empty") }
+
+        var lowercase = true
+        var stripAccents: Bool? = nil
+        var splitCJK = true
+        let tokConfigPath = directory + "/tokenizer_config.json"
+        if fileExists(tokConfigPath) {
+            let cfg = try ConfigFile(path: tokConfigPath)
+            lowercase = cfg.bool("do_lower_case", default: true)
+            stripAccents = cfg.raw("strip_accents")?.bool
+            splitCJK = cfg.bool("tokenize_chinese_chars", default: true)
+        }
+        var maxLength = maxPositions
+        let stConfigPath = directory + "/sentence_bert_config.json"
+        if fileExists(stConfigPath) {
+            var cfg = try ConfigFile(path: stConfigPath)
+            maxLength = min(cfg.int("max_seq_length", range: 2...maxPositions), maxPositions)
+            try cfg.finish()
+        }
+        var special: [String: Int32] = [:]
+        for (key, token) in [("unk", "[UNK]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]"), ("mask", "[MASK]")] {
+            if let id = tokens.firstIndex(of: token) { special[key] = Int32(id) }
+        }
+        for required in ["unk", "cls", "sep", "pad"] where special[required] == nil {
+            throw IngotError(.format, file: vocabPath, "the vocabulary has no \(required) token ([\(required.uppercased())])")
+        }
+        return TokenizerSpec(
+            kind: .wordPiece, tokens: tokens, merges: [], tokenTypes: [], preTokenizer: "bert",
+            lowercase: lowercase, stripAccents: stripAccents ?? lowercase, splitCJK: splitCJK,
+            continuingSubwordPrefix: "##", maxInputCharsPerWord: 100, maxLength: maxLength,
+            specialTokens: special, addBOS: false, addEOS: false, chatTemplate: nil)
+    }
+}

@@ -1,0 +1,68 @@
+// ImportedModel: what every importer returns — the graph with lazily loaded weights, the
+// tokenizer carried into the artifact, and the facts worth recording as metadata.
+// ModelImporter picks the importer from what is at the path; it does no conversion itself.
+
+import IngotCore
+import IngotCheckpoint
+import IngotIR
+
+public struct ImportedModel {
+    /// "bert" or "llama".
+    public var architecture: String
+    public var graph: Graph
+    public var tokenizer: TokenizerSpec?
+    /// Hyper-parameters as (key, value) in a fixed order, e.g. ("hidden_size", "384").
+    public var hyperParameters: [(String, String)]
+    /// Checkpoint files the weights and configuration came from.
+    public var sourceFiles: [String]
+}
+
+public enum ModelImporter {
+    /// Imports a checkpoint: a `.gguf` file, or a Hugging Face folder (config.json +
+    /// safetensors), or a `.safetensors` file whose folder holds config.json.
+    public static func importModel(at path: String) throws -> ImportedModel {
+        if path.hasSuffix(".gguf") {
+            return try LlamaImporter.importGGUF(try GGUFFile(path: path))
+        }
+        let directory: String
+        if path.hasSuffix(".safetensors") || path.hasSuffix(".json") {
+            directory = parentDirectory(of: path)
+        } else {
+            directory = path
+        }
+        let configPath = directory + "/config.json"
+        guard ConfigFile.exists(configPath) else {
+            throw IngotError(.invalidArgument, file: path,
+                             "no config.json beside the weights; expected a .gguf file or a Hugging Face model folder (config.json + model.safetensors)")
+        }
+        var config = try ConfigFile(path: configPath)
+        let modelType = config.string("model_type", default: "")
+        let checkpoint = try SafetensorsCheckpoint(path: path.hasSuffix(".safetensors") ? path : directory)
+        let tensors = SafetensorsTensors(checkpoint)
+        switch modelType {
+        case "bert":
+            return try BertImporter.importModel(directory: directory, config: config, tensors: tensors)
+        case "llama":
+            return try LlamaImporter.importSafetensors(directory: directory, config: config, tensors: tensors)
+        default:
+            throw IngotError(.unsupported, file: configPath, location: "model_type",
+                             "value \"\(modelType)\", expected one of \"bert\", \"llama\"")
+        }
+    }
+}
+
+func parentDirectory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let dir = String(path[..<slash])
+    return dir.isEmpty ? "/" : dir
+}
+
+func fileExists(_ path: String) -> Bool { ConfigFile.exists(path) }
+
+/// The `model_type` of a Hugging Face folder's config.json.
+public func readModelType(directory: String) throws -> String {
+    var config = try ConfigFile(path: directory + "/config.json")
+    let t = config.string("model_type")
+    try config.finish()
+    return t
+}

@@ -1,1 +1,0 @@
-// IngotImport: module placeholder until its first real file lands.

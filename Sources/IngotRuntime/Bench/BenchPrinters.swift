@@ -1,0 +1,90 @@
+// BenchPrinters: one BenchReport, three renderings — an aligned terminal table, JSON
+// (every raw sample included, for machines) and Markdown (for notes and PRs).
+
+import IngotCore
+
+public enum BenchFormat: String, CaseIterable, Sendable {
+    case table, json, markdown
+}
+
+extension BenchReport {
+    public func rendered(_ format: BenchFormat) -> String {
+        switch format {
+        case .table: return table
+        case .json: return json.serialized(pretty: true) + "\n"
+        case .markdown: return markdown
+        }
+    }
+
+    static let columns = ["case", "threads", "p50 ms", "p95 ms", "p99 ms", "mean ms", "throughput", "runs"]
+
+    func rows() -> [[String]] {
+        measurements.map { m in
+            [m.name, "\(m.threads)", ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), ms(m.mean),
+             fixed(m.throughput, 1) + " \(m.itemUnit)/s", "\(m.samples.count)"]
+        }
+    }
+
+    var footer: [String] {
+        ["artifact: \(artifact)",
+         "load: \(ms(loadSeconds)) ms, peak RSS: \(fixed(Double(peakRSSBytes) / 1_048_576, 1)) MiB",
+         "machine: \(machine.cpuModel), \(machine.usableCPUs)/\(machine.logicalCPUs) CPUs usable, \(fixed(Double(machine.memoryBytes) / 1_073_741_824, 1)) GiB, \(machine.kernel)",
+         "build: ingot \(build.version) \(build.configuration), \(build.compiler)"]
+    }
+
+    public var table: String {
+        let all = [BenchReport.columns] + rows()
+        let widths = (0..<BenchReport.columns.count).map { c in all.map { $0[c].count }.max() ?? 0 }
+        var out = ""
+        for (i, row) in all.enumerated() {
+            out += row.enumerated().map { c, cell in
+                c == 0 ? cell + String(repeating: " ", count: widths[c] - cell.count)
+                       : String(repeating: " ", count: widths[c] - cell.count) + cell
+            }.joined(separator: "  ") + "\n"
+            if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        return out + footer.joined(separator: "\n") + "\n"
+    }
+
+    public var markdown: String {
+        var out = "| " + BenchReport.columns.joined(separator: " | ") + " |\n"
+        out += "|" + BenchReport.columns.enumerated().map { $0.offset == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
+        for row in rows() { out += "| " + row.joined(separator: " | ") + " |\n" }
+        return out + "\n" + footer.map { "- " + $0 }.joined(separator: "\n") + "\n"
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("artifact", .string(artifact)),
+            ("load_ms", .number(loadSeconds * 1000)),
+            ("peak_rss_bytes", .number(Double(peakRSSBytes))),
+            ("machine", .object([("cpu", .string(machine.cpuModel)), ("logical_cpus", .number(Double(machine.logicalCPUs))),
+                                 ("usable_cpus", .number(Double(machine.usableCPUs))), ("memory_bytes", .number(Double(machine.memoryBytes))),
+                                 ("kernel", .string(machine.kernel))])),
+            ("build", .object([("version", .string(build.version)), ("configuration", .string(build.configuration)),
+                               ("compiler", .string(build.compiler))])),
+            ("measurements", .array(measurements.map { m in
+                .object([("name", .string(m.name)), ("threads", .number(Double(m.threads))),
+                         ("items_per_sample", .number(Double(m.itemsPerSample))), ("item_unit", .string(m.itemUnit)),
+                         ("p50_ms", .number(m.percentile(50) * 1000)), ("p95_ms", .number(m.percentile(95) * 1000)),
+                         ("p99_ms", .number(m.percentile(99) * 1000)), ("mean_ms", .number(m.mean * 1000)),
+                         ("throughput", .number(m.throughput)),
+                         ("samples_ms", .array(m.samples.map { .number($0 * 1000) }))])
+            })),
+        ])
+    }
+}
+
+func ms(_ seconds: Double) -> String { fixed(seconds * 1000, 2) }
+
+/// `digits` decimals without Foundation's String(format:).
+func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return value.description }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    let whole = Int(scaled / scale)
+    var frac = String(Int(scaled.truncatingRemainder(dividingBy: scale)))
+    while frac.count < digits { frac = "0" + frac }
+    return (value < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + frac : "")
+}

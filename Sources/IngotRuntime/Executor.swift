@@ -1,0 +1,135 @@
+// Executor: runs an ExecutionPlan node by node over one arena, dispatching each op to its
+// kernel. Keeps no state between calls except what a Session hands it (arena, KV caches).
+// Shape checks on caller inputs happen in Session; here shapes are trusted from the plan.
+
+import IngotCore
+import IngotIR
+
+struct ExecutionContext {
+    var arena: UnsafeMutableRawPointer
+    var inputs: [HostTensor]
+    /// KV cache per attention node index (sessions with kv_cache attention only).
+    var kvCaches: [Int: LayerKVCache]
+    /// Tokens already in the KV caches before this call.
+    var pastLength: Int
+}
+
+enum Executor {
+    static func pointer(_ v: PlannedValue, _ ctx: inout ExecutionContext) -> UnsafeMutableRawPointer {
+        switch v.storage {
+        case .arena(let offset): return ctx.arena + offset
+        case .constant(let buffer): return UnsafeMutableRawPointer(mutating: buffer.raw.baseAddress!)
+        case .input(let i):
+            return ctx.inputs[i].withRawBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+        }
+    }
+
+    static func run(graph: Graph, plan: ExecutionPlan, context ctx: inout ExecutionContext) throws {
+        for (n, node) in graph.nodes.enumerated() {
+            let ins = node.inputs.map { plan.values[$0.index]! }
+            let out = plan.values[node.outputs[0].index]!
+            let inPtrs = ins.map { pointer($0, &ctx) }
+            let o = pointer(out, &ctx)
+            try runNode(n, node.op, ins, inPtrs, out, o, &ctx, graph: graph, node: node)
+        }
+    }
+
+    static func f32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Float> { p.assumingMemoryBound(to: Float.self) }
+    static func i32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int32> { p.assumingMemoryBound(to: Int32.self) }
+
+    static func runNode(_ n: Int, _ op: Op, _ ins: [PlannedValue], _ p: [UnsafeMutableRawPointer],
+                        _ out: PlannedValue, _ o: UnsafeMutableRawPointer, _ ctx: inout ExecutionContext,
+                        graph: Graph, node: Node) throws {
+        switch op {
+        case .gather:
+            let vocab = ins[0].shape[0], width = ins[0].shape[1]
+            let count = ins[1].elementCount
+            try RuntimeOps.gather(table: f32(p[0]), rows: vocab, width: width, ids: i32(p[1]), count: count, out: f32(o),
+                                  tableName: graph[node.inputs[0]].name)
+
+        case .matmul(let transposeB):
+            let k = ins[0].shape.last!
+            let m = ins[0].elementCount / max(k, 1)
+            let nOut = out.shape.last!
+            RuntimeOps.matmul(a: f32(p[0]), b: f32(p[1]), out: f32(o), m: m, n: nOut, k: k, transposeB: transposeB)
+
+        case .binary(let kind):
+            RuntimeOps.binary(kind, a: f32(p[0]), aShape: ins[0].shape, b: f32(p[1]), bShape: ins[1].shape,
+                              out: f32(o), outShape: out.shape)
+
+        case .gelu(let approx):
+            RuntimeOps.gelu(approx, x: f32(p[0]), out: f32(o), count: out.elementCount)
+
+        case .silu:
+            RuntimeOps.silu(x: f32(p[0]), out: f32(o), count: out.elementCount)
+
+        case .layerNorm(let eps):
+            let h = out.shape.last!
+            RuntimeOps.layerNorm(x: f32(p[0]), gamma: f32(p[1]), beta: f32(p[2]), out: f32(o),
+                                 rows: out.elementCount / h, cols: h, eps: eps)
+
+        case .rmsNorm(let eps):
+            let h = out.shape.last!
+            RuntimeOps.rmsNorm(x: f32(p[0]), weight: f32(p[1]), out: f32(o), rows: out.elementCount / h, cols: h, eps: eps)
+
+        case .rope(let theta, let heads, let headDim, let style):
+            let tokens = out.elementCount / (heads * headDim)
+            RuntimeOps.rope(x: f32(p[0]), positions: i32(p[1]), out: f32(o), tokens: tokens, heads: heads,
+                            headDim: headDim, theta: theta, style: style)
+
+        case .softmax(let axis):
+            let rank = out.shape.count
+            let a = axis < 0 ? axis + rank : axis
+            RuntimeOps.softmax(x: f32(p[0]), out: f32(o), shape: out.shape, axis: a)
+
+        case .attention(let attrs):
+            let batch = ins[0].shape[0], seq = ins[0].shape[1]
+            let keySeq = ins[1].shape[1]
+            let mask: UnsafeMutablePointer<Int32>? = ins.count == 4 ? i32(p[3]) : nil
+            if attrs.kvCache {
+                guard batch == 1 else {
+                    throw IngotError(.shape, location: "attention", "a KV-cache session runs batch 1, got batch \(batch)")
+                }
+                guard let cache = ctx.kvCaches[n] else {
+                    throw IngotError(.internal, location: "attention node \(n)", "no KV cache allocated")
+                }
+                try cache.append(k: f32(p[1]), v: f32(p[2]), count: seq, at: ctx.pastLength)
+                RuntimeOps.cachedAttention(q: f32(p[0]), cache: cache, out: f32(o), queries: seq,
+                                           past: ctx.pastLength, attrs: attrs)
+            } else {
+                RuntimeOps.attention(q: f32(p[0]), k: f32(p[1]), v: f32(p[2]), mask: mask, out: f32(o),
+                                     batch: batch, seq: seq, keySeq: keySeq, attrs: attrs)
+            }
+
+        case .reshape:
+            o.copyMemory(from: p[0], byteCount: out.byteCount)
+
+        case .transpose(let perm):
+            RuntimeOps.transpose(x: p[0], shape: ins[0].shape, perm: perm, out: o, elementSize: out.dtype.byteSize)
+
+        case .slice(let axis, let start, _):
+            let a = axis < 0 ? axis + out.shape.count : axis
+            RuntimeOps.slice(x: p[0], shape: ins[0].shape, axis: a, start: start, outShape: out.shape, out: o,
+                             elementSize: out.dtype.byteSize)
+
+        case .concat(let axis):
+            let a = axis < 0 ? axis + out.shape.count : axis
+            RuntimeOps.concat(inputs: p, shapes: ins.map(\.shape), axis: a, out: o, elementSize: out.dtype.byteSize)
+
+        case .meanPool:
+            let (b, s, h) = (ins[0].shape[0], ins[0].shape[1], ins[0].shape[2])
+            RuntimeOps.meanPool(x: f32(p[0]), mask: i32(p[1]), out: f32(o), batch: b, seq: s, hidden: h)
+
+        case .l2Normalize(let axis, let eps):
+            let rank = out.shape.count
+            guard axis == -1 || axis == rank - 1 else {
+                throw IngotError(.unsupported, location: "l2_normalize", "axis \(axis): only the last axis is supported")
+            }
+            let h = out.shape.last!
+            RuntimeOps.l2Normalize(x: f32(p[0]), out: f32(o), rows: out.elementCount / h, cols: h, eps: eps)
+
+        case .cast(let to):
+            try RuntimeOps.cast(x: p[0], from: ins[0].dtype, out: o, to: to, count: out.elementCount)
+        }
+    }
+}

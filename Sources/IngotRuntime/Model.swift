@@ -1,0 +1,165 @@
+// Model and Session: the runtime's public API over a .ingot artifact. A Model holds the
+// verified graph and the weights (zero-copy from the file where stored raw) and is safe to
+// share between threads; a Session holds one caller's mutable state (arena, plans per
+// shape, KV caches) and is used from one thread at a time.
+
+import IngotArtifact
+import IngotCore
+import IngotIR
+
+public final class Model: @unchecked Sendable {
+    public let path: String
+    public let graph: Graph
+    public let tokenizerSpec: TokenizerSpec?
+    let reader: ArtifactReader
+    let constants: [ValueID: TensorBuffer]
+
+    /// Opens and validates an artifact; weights stored raw are mapped, not copied.
+    public init(path: String, verification: ArtifactVerification = .structure) throws {
+        self.path = path
+        reader = try ArtifactReader(path: path, verify: verification)
+        guard let graphBytes = try reader.payload(.graph) else {
+            throw IngotError(.format, file: path, location: "section GRPH", "missing")
+        }
+        let graph = try graphBytes.withUnsafeBytes { try GraphCodec.decode($0, file: path) }
+        let problems = graph.verificationProblems()
+        guard problems.isEmpty else {
+            throw IngotError(.format, file: path, location: "graph", "failed verification: " + problems.joined(separator: "; "))
+        }
+        self.graph = graph
+        if let tok = try reader.payload(.tokenizer) {
+            tokenizerSpec = try tok.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }
+        } else {
+            tokenizerSpec = nil
+        }
+        var constants: [ValueID: TensorBuffer] = [:]
+        for c in graph.constants {
+            let value = graph[c.value]
+            let buffer = try reader.tensor(value.name)
+            let expected = (value.type.shape.elementCount ?? -1) * value.type.dtype.byteSize
+            guard buffer.byteCount == expected else {
+                throw IngotError(.format, file: path, location: "tensor '\(value.name)'",
+                                 "\(buffer.byteCount) bytes, expected \(expected) for \(value.type)")
+            }
+            constants[c.value] = buffer
+        }
+        self.constants = constants
+    }
+
+    public var inputNames: [String] { graph.inputs.map { graph[$0].name } }
+    public var outputNames: [String] { graph.outputs.map { graph[$0].name } }
+
+    /// True when the graph keeps a KV cache (decoder models).
+    public var usesKVCache: Bool {
+        graph.nodes.contains { if case .attention(let a) = $0.op { return a.kvCache } else { return false } }
+    }
+
+    public func makeSession(maxContext: Int = 8192) -> Session { Session(model: self, maxContext: maxContext) }
+}
+
+public final class Session {
+    public let model: Model
+    public let maxContext: Int
+    private var plans: [[Int]: ExecutionPlan] = [:]
+    private var arena: TensorBuffer?
+    private var kvCaches: [Int: LayerKVCache] = [:]
+    /// Tokens held in the KV caches.
+    public private(set) var pastLength = 0
+
+    init(model: Model, maxContext: Int) {
+        self.model = model
+        self.maxContext = maxContext
+    }
+
+    /// Forgets the KV cache (a new conversation).
+    public func reset() { pastLength = 0 }
+
+    /// Runs the graph on named inputs; returns every graph output by name. For KV-cache
+    /// models each call appends its tokens after the `pastLength` already cached.
+    public func run(inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        let graph = model.graph
+        var ordered: [HostTensor] = []
+        var bindings: [String: Int] = [:]
+        let unknown = inputs.keys.filter { name in !graph.inputs.contains { graph[$0].name == name } }.sorted()
+        guard unknown.isEmpty else {
+            throw IngotError(.shape, location: "inputs", "unknown input\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")); the model takes \(model.inputNames.joined(separator: ", "))")
+        }
+        for id in graph.inputs {
+            let v = graph[id]
+            guard let t = inputs[v.name] else {
+                throw IngotError(.shape, location: "input '\(v.name)'", "missing; the model takes \(model.inputNames.joined(separator: ", "))")
+            }
+            guard t.dtype == v.type.dtype else {
+                throw IngotError(.shape, location: "input '\(v.name)'", "dtype \(t.dtype), expected \(v.type.dtype)")
+            }
+            guard t.shape.count == v.type.shape.rank else {
+                throw IngotError(.shape, location: "input '\(v.name)'", "shape \(t.shape), expected \(v.type)")
+            }
+            guard Shape.checkedProduct(t.shape) == t.elementCount else {
+                throw IngotError(.shape, location: "input '\(v.name)'", "shape \(t.shape) holds \(Shape.checkedProduct(t.shape) ?? -1) elements, data has \(t.elementCount)")
+            }
+            for (d, dim) in v.type.shape.dims.enumerated() {
+                switch dim {
+                case .fixed(let n):
+                    guard t.shape[d] == n else {
+                        throw IngotError(.shape, location: "input '\(v.name)' dimension \(d)", "value \(t.shape[d]), expected \(n)")
+                    }
+                case .symbol(let s):
+                    guard t.shape[d] > 0 else {
+                        throw IngotError(.shape, location: "input '\(v.name)' dimension \(d) (\(s))", "value \(t.shape[d]), expected at least 1")
+                    }
+                    if let bound = bindings[s], bound != t.shape[d] {
+                        throw IngotError(.shape, location: "input '\(v.name)' dimension \(d) (\(s))", "value \(t.shape[d]), expected \(bound) as in the other inputs")
+                    }
+                    bindings[s] = t.shape[d]
+                }
+            }
+            ordered.append(t)
+        }
+        let key = bindings.sorted { $0.key < $1.key }.map(\.value)
+        let plan: ExecutionPlan
+        if let cached = plans[key] {
+            plan = cached
+        } else {
+            plan = try ExecutionPlan(graph: graph, bindings: bindings, constants: model.constants)
+            plans[key] = plan
+        }
+        if (arena?.byteCount ?? -1) < plan.arenaBytes {
+            arena = TensorBuffer(zeroedByteCount: plan.arenaBytes)
+        }
+        let seq = bindings["seq"] ?? 0
+        if model.usesKVCache {
+            guard pastLength + seq <= maxContext else {
+                throw IngotError(.shape, location: "input_ids", "\(pastLength) cached + \(seq) new tokens exceed the context length \(maxContext)")
+            }
+            try prepareKVCaches()
+        }
+        var context = ExecutionContext(arena: arena!.mutableRaw.baseAddress!, inputs: ordered, kvCaches: kvCaches, pastLength: pastLength)
+        try Executor.run(graph: graph, plan: plan, context: &context)
+        if model.usesKVCache { pastLength += seq }
+
+        var outputs: [String: HostTensor] = [:]
+        for id in graph.outputs {
+            let v = plan.values[id.index]!
+            let p = Executor.pointer(v, &context)
+            switch v.dtype {
+            case .f32:
+                outputs[graph[id].name] = HostTensor(shape: v.shape, floats: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: v.elementCount)))
+            case .i32:
+                outputs[graph[id].name] = HostTensor(shape: v.shape, ints: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Int32.self), count: v.elementCount)))
+            case .f16, .bf16, .f64, .i8, .u8, .i16, .i64, .bool:
+                throw IngotError(.unsupported, location: "output '\(graph[id].name)'", "dtype \(v.dtype) cannot be returned")
+            }
+        }
+        return outputs
+    }
+
+    private func prepareKVCaches() throws {
+        guard kvCaches.isEmpty else { return }
+        for (n, node) in model.graph.nodes.enumerated() {
+            if case .attention(let a) = node.op, a.kvCache {
+                kvCaches[n] = LayerKVCache(limit: maxContext, rowWidth: a.kvHeads * a.headDim)
+            }
+        }
+    }
+}

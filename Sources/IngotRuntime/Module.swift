@@ -1,1 +1,0 @@
-// IngotRuntime: module placeholder until its first real file lands.

@@ -1,0 +1,141 @@
+// Importers: the real MiniLM and SmolLM2 checkpoints become verified graphs with the
+// expected structure; broken checkpoints fail before any weight is loaded, listing
+// everything that is missing.
+import Foundation
+import XCTest
+import IngotCore
+import IngotIR
+import IngotTestSupport
+@testable import IngotImport
+
+func requireModel(_ url: URL) throws -> URL {
+    if let found = TestPaths.require(url) { return found }
+    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
+    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
+}
+
+final class BertImportTests: XCTestCase {
+    func testMiniLMGraph() throws {
+        let dir = try requireModel(TestPaths.miniLMDir)
+        let model = try ModelImporter.importModel(at: dir.path)
+        XCTAssertEqual(model.architecture, "bert")
+        XCTAssertNoThrow(try model.graph.verify())
+        // Every weight but the unused pooler and the position_ids buffer.
+        XCTAssertEqual(model.graph.parameterCount, 22_565_376)
+        XCTAssertEqual(model.graph.constants.count, 5 + 6 * 16)
+        XCTAssertEqual(model.graph.inputs.map { model.graph[$0].name }, ["input_ids", "attention_mask", "token_type_ids", "position_ids"])
+        XCTAssertEqual(model.graph.outputs.map { model.graph[$0].name }, ["last_hidden_state", "embedding"])
+        XCTAssertEqual(model.graph.type(of: model.graph.outputs[1]).description, "f32[batch, 384]")
+        let golden = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("ir/minilm.txt"), encoding: .utf8)
+        XCTAssertEqual(model.graph.text, golden)
+        let tok = try XCTUnwrap(model.tokenizer)
+        XCTAssertEqual(tok.kind, .wordPiece)
+        XCTAssertEqual(tok.tokens.count, 30522)
+        XCTAssertEqual(tok.maxLength, 256, "sentence_bert_config.json max_seq_length")
+        XCTAssertEqual(tok.specialTokens["cls"], 101)
+        XCTAssertTrue(tok.lowercase)
+    }
+
+    func testConstantsLoadTheCheckpointBytes() throws {
+        let dir = try requireModel(TestPaths.miniLMDir)
+        let model = try ModelImporter.importModel(at: dir.path)
+        let g = model.graph
+        let id = try XCTUnwrap(g.value(named: "encoder.layer.5.output.LayerNorm.bias"))
+        let source = try XCTUnwrap(g.constants.first { $0.value == id }?.source)
+        let buffer = try source.load()
+        XCTAssertEqual(buffer.byteCount, 384 * 4)
+        XCTAssertTrue(buffer.toArray(of: Float.self).allSatisfy(\.isFinite))
+    }
+
+    /// A folder with a BERT config.json whose weights miss two tensors and have one wrong shape.
+    func makeBrokenBert() throws -> URL {
+        let dir = try TempDirectory.make()
+        let config = """
+            {"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
+             "intermediate_size": 16, "vocab_size": 10, "max_position_embeddings": 16, "type_vocab_size": 2}
+            """
+        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        var tensors: [TestTensor] = [
+            .f32("embeddings.word_embeddings.weight", [10, 8]), .f32("embeddings.position_embeddings.weight", [16, 8]),
+            .f32("embeddings.token_type_embeddings.weight", [2, 8]), .f32("embeddings.LayerNorm.weight", [8]),
+            .f32("embeddings.LayerNorm.bias", [8]),
+        ]
+        let l = "encoder.layer.0."
+        for n in ["query", "key"] {
+            tensors.append(.f32(l + "attention.self.\(n).weight", [8, 8]))
+            tensors.append(.f32(l + "attention.self.\(n).bias", [8]))
+        }
+        // value.* missing; output.dense.weight with the wrong shape.
+        tensors += [.f32(l + "attention.output.dense.weight", [8, 8]), .f32(l + "attention.output.dense.bias", [8]),
+                    .f32(l + "attention.output.LayerNorm.weight", [8]), .f32(l + "attention.output.LayerNorm.bias", [8]),
+                    .f32(l + "intermediate.dense.weight", [16, 8]), .f32(l + "intermediate.dense.bias", [16]),
+                    .f32(l + "output.dense.weight", [16, 8]), .f32(l + "output.dense.bias", [8]),
+                    .f32(l + "output.LayerNorm.weight", [8]), .f32(l + "output.LayerNorm.bias", [8])]
+        try SafetensorsWriter.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
+        return dir
+    }
+
+    func testMissingAndMisshapenTensorsAreListedTogether() throws {
+        let dir = try makeBrokenBert()
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertEqual(e.message, "not a BERT checkpoint Ingot can import: missing 2 tensors: encoder.layer.0.attention.self.value.weight [8, 8], encoder.layer.0.attention.self.value.bias [8]; wrong shape: encoder.layer.0.output.dense.weight: shape [16, 8], expected [8, 16]")
+        }
+    }
+
+    func testConfigProblemsAreListedTogether() throws {
+        let dir = try TempDirectory.make()
+        try #"{"model_type": "bert", "hidden_size": "384", "num_attention_heads": 12, "vocab_size": -3}"#
+            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.file, dir.appendingPathComponent("config.json").path)
+            XCTAssertEqual(e.message, "hidden_size: value \"384\", expected an integer in 1...1073741824; num_hidden_layers: missing, expected an integer in 1...1024; intermediate_size: missing, expected an integer in 1...1073741824; vocab_size: value -3, expected an integer in 1...1073741824; max_position_embeddings: missing, expected an integer in 1...1073741824; type_vocab_size: missing, expected an integer in 1...1024")
+        }
+    }
+
+    func testUnsupportedArchitectureIsNamed() throws {
+        let dir = try TempDirectory.make()
+        try #"{"model_type": "t5"}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            XCTAssertEqual((error as! IngotError).description,
+                           dir.appendingPathComponent("config.json").path + ": model_type: value \"t5\", expected one of \"bert\", \"llama\"")
+        }
+    }
+
+    func testNoConfigIsAnError() throws {
+        let dir = try TempDirectory.make()
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            XCTAssertEqual((error as! IngotError).kind, .invalidArgument)
+        }
+    }
+}
+
+final class LlamaImportTests: XCTestCase {
+    func testSmolLM2FromGGUF() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        let model = try ModelImporter.importModel(at: path.path)
+        let g = model.graph
+        XCTAssertEqual(model.architecture, "llama")
+        XCTAssertNoThrow(try g.verify())
+        XCTAssertEqual(g.parameterCount, 134_515_008, "tied embeddings are counted once")
+        XCTAssertEqual(g.constants.count, 1 + 30 * 9 + 1)
+        XCTAssertEqual(g.type(of: g.outputs[0]).description, "f32[batch, seq, 49152]")
+        let facts = Dictionary(uniqueKeysWithValues: model.hyperParameters)
+        XCTAssertEqual(facts["num_key_value_heads"], "3")
+        XCTAssertEqual(facts["rope_theta"], "100000.0")
+        XCTAssertEqual(facts["tied_embeddings"], "true")
+        let attention = try XCTUnwrap(g.nodes.first { $0.op.name == "attention" })
+        XCTAssertEqual(attention.op, .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)))
+        let tok = try XCTUnwrap(model.tokenizer)
+        XCTAssertEqual(tok.kind, .byteLevelBPE)
+        XCTAssertEqual(tok.tokens.count, 49152)
+        XCTAssertEqual(tok.preTokenizer, "smollm")
+        XCTAssertFalse(tok.merges.isEmpty)
+        XCTAssertTrue(tok.chatTemplate?.contains("<|im_start|>") ?? false)
+    }
+}
