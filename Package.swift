@@ -54,9 +54,9 @@ let package = Package(
         .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
-        .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
+        .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotCompiler", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotTestSupport"]),
-        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotCompiler", "IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

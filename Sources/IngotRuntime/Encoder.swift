@@ -1,0 +1,51 @@
+// Encoder: sentence embeddings and hidden states from encoder artifacts (BERT family:
+// inputs input_ids, attention_mask, token_type_ids, position_ids; outputs
+// last_hidden_state and embedding). Batches are right-padded with the pad id and masked.
+
+import IngotCore
+
+public final class Encoder {
+    public let session: Session
+    let padID: Int32
+
+    public init(model: Model) throws {
+        let expected = ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
+        guard model.inputNames == expected, model.outputNames.contains("embedding") else {
+            throw IngotError(.unsupported, file: model.path,
+                             "not a sentence encoder: inputs \(model.inputNames), outputs \(model.outputNames); expected inputs \(expected.joined(separator: ", ")) and an embedding output")
+        }
+        session = model.makeSession()
+        padID = model.tokenizerSpec?.specialTokens["pad"] ?? 0
+    }
+
+    /// Runs one padded batch; returns every output by name.
+    public func run(ids batch: [[Int32]]) throws -> [String: HostTensor] {
+        guard !batch.isEmpty else { throw IngotError(.invalidArgument, location: "batch", "empty; at least one sequence is needed") }
+        for (i, ids) in batch.enumerated() where ids.isEmpty {
+            throw IngotError(.invalidArgument, location: "batch[\(i)]", "empty sequence")
+        }
+        let seq = batch.map(\.count).max()!
+        var ids = [Int32](), mask = [Int32](), positions = [Int32]()
+        ids.reserveCapacity(batch.count * seq)
+        for row in batch {
+            ids += row + [Int32](repeating: padID, count: seq - row.count)
+            mask += [Int32](repeating: 1, count: row.count) + [Int32](repeating: 0, count: seq - row.count)
+            positions += (0..<seq).map(Int32.init)
+        }
+        let shape = [batch.count, seq]
+        return try session.run(inputs: [
+            "input_ids": HostTensor(shape: shape, ints: ids),
+            "attention_mask": HostTensor(shape: shape, ints: mask),
+            "token_type_ids": HostTensor(shape: shape, ints: [Int32](repeating: 0, count: ids.count)),
+            "position_ids": HostTensor(shape: shape, ints: positions),
+        ])
+    }
+
+    /// Embeddings [batch][hidden] for token-id sequences.
+    public func embed(ids batch: [[Int32]]) throws -> [[Float]] {
+        let out = try run(ids: batch)["embedding"]!
+        let width = out.shape[1]
+        let flat = out.floats!
+        return (0..<batch.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
+    }
+}

@@ -1,0 +1,68 @@
+// Test support for runtime tests: the real models built into .ingot artifacts once per
+// test process, and the PyTorch reference outputs of ../shared/reference.
+import Foundation
+import XCTest
+import IngotCheckpoint
+import IngotCompiler
+import IngotCore
+import IngotTestSupport
+
+func requireModel(_ url: URL) throws -> URL {
+    if let found = TestPaths.require(url) { return found }
+    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
+    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
+}
+
+func requireReference(_ relative: String) throws -> URL {
+    let url = TestPaths.reference.appendingPathComponent(relative)
+    if FileManager.default.fileExists(atPath: url.path) { return url }
+    if TestPaths.isCI { XCTFail("missing reference file \(url.path)") }
+    throw XCTSkip("reference file \(url.path) not present")
+}
+
+enum BuiltArtifacts {
+    static let directory: URL = try! TempDirectory.make("ingot-artifacts")
+    private static var cache: [String: Result<String, Error>] = [:]
+    private static let lock = NSLock()
+
+    /// Path of the float32 artifact built from `source` (built on first use).
+    static func path(for source: URL, name: String) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = cache[name] { return try cached.get() }
+        let out = directory.appendingPathComponent(name + ".ingot").path
+        let result = Result { try ArtifactBuilder.build(source: source.path, output: out).outputPath }
+        cache[name] = result
+        return try result.get()
+    }
+
+    static func miniLM() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm") }
+    static func smolLM2() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2") }
+}
+
+/// Float32 view of a tensor in a reference safetensors file.
+func referenceFloats(_ file: SafetensorsCheckpoint, _ name: String) throws -> [Float] {
+    try file.floats(name).toArray(of: Float.self)
+}
+
+func referenceInts(_ file: SafetensorsCheckpoint, _ name: String) throws -> [Int32] {
+    let info = try XCTUnwrap(file.tensor(named: name))
+    XCTAssertEqual(info.dtype, .i32)
+    return try file.buffer(name).toArray(of: Int32.self)
+}
+
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for i in 0..<a.count {
+        dot += Double(a[i]) * Double(b[i])
+        na += Double(a[i]) * Double(a[i])
+        nb += Double(b[i]) * Double(b[i])
+    }
+    return dot / (na.squareRoot() * nb.squareRoot())
+}
+
+/// Reads a JSONL file of objects.
+func readJSONL(_ url: URL) throws -> [JSONValue] {
+    let text = try String(contentsOf: url, encoding: .utf8)
+    return try text.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+}
