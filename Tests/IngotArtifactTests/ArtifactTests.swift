@@ -1,0 +1,240 @@
+// The .ingot format: round trips, determinism, forward compatibility, a corruption corpus
+// (every byte flip, truncations, lying fields) and crash safety of the writer.
+import Foundation
+import XCTest
+import IngotCore
+import IngotTestSupport
+@testable import IngotArtifact
+
+struct SampleTensor {
+    var name: String
+    var dtype: DType
+    var shape: [Int]
+    var bytes: [UInt8]
+}
+
+func sampleTensors(seed: UInt64 = 1) -> [SampleTensor] {
+    var state = seed
+    func next() -> UInt8 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return UInt8(truncatingIfNeeded: state >> 33)
+    }
+    let incompressible = (0..<(64 * 129 * 4)).map { _ in next() }
+    let sparse = (0..<(8192 * 4)).map { i in i % 16 == 0 ? next() : 0 }
+    return [
+        SampleTensor(name: "dense", dtype: .f32, shape: [64, 129], bytes: incompressible),
+        SampleTensor(name: "sparse", dtype: .f32, shape: [8192], bytes: sparse),
+        SampleTensor(name: "empty", dtype: .f32, shape: [0, 3], bytes: []),
+        SampleTensor(name: "scalar", dtype: .i32, shape: [], bytes: [1, 2, 3, 4]),
+        SampleTensor(name: "half", dtype: .f16, shape: [3, 5], bytes: (0..<30).map { _ in next() }),
+        SampleTensor(name: "bytes.i8", dtype: .i8, shape: [7], bytes: [1, 255, 3, 4, 5, 6, 7]),
+    ]
+}
+
+@discardableResult
+func writeSample(_ path: String, options: ArtifactWriteOptions = .init(), extraSections: [(ArtifactSectionKind, Bool)] = []) throws -> ArtifactSummary {
+    let w = try ArtifactWriter(path: path, options: options)
+    for t in sampleTensors() {
+        try t.bytes.withUnsafeBytes { try w.addTensor(name: t.name, dtype: t.dtype, shape: t.shape, bytes: $0) }
+    }
+    try w.addSection(.graph, payload: Array("graph payload".utf8), required: true)
+    try w.addSection(.metadata, payload: Array(String(repeating: "{\"k\": 1}", count: 50).utf8), required: false)
+    for (kind, required) in extraSections {
+        try w.addSection(kind, payload: [1, 2, 3], required: required)
+    }
+    return try w.commit()
+}
+
+final class ArtifactRoundTripTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("artifact") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testEveryTensorComesBackBitIdentical() throws {
+        let path = dir.appendingPathComponent("a.ingot").path
+        let summary = try writeSample(path)
+        XCTAssertEqual(summary.tensorCount, 6)
+        let r = try ArtifactReader(path: path, verify: .full)
+        XCTAssertEqual(r.tensors.map(\.name), sampleTensors().map(\.name))
+        for t in sampleTensors() {
+            let info = try XCTUnwrap(r.tensorInfo(t.name))
+            XCTAssertEqual(info.shape, t.shape)
+            XCTAssertEqual(info.dtype, t.dtype)
+            let buffer = try r.tensor(t.name)
+            XCTAssertEqual(Array(buffer.raw), t.bytes, t.name)
+            XCTAssertEqual(Int(bitPattern: buffer.raw.baseAddress) % 64, 0, "\(t.name) is 64-byte aligned")
+        }
+        XCTAssertEqual(try r.payload(.graph), Array("graph payload".utf8))
+        XCTAssertNil(try r.payload(.tokenizer))
+    }
+
+    func testRawTensorsAreZeroCopyAndSparseOnesCompressed() throws {
+        let path = dir.appendingPathComponent("a.ingot").path
+        try writeSample(path)
+        let r = try ArtifactReader(path: path)
+        XCTAssertEqual(r.tensorInfo("dense")?.codec, .raw, "random bytes do not compress")
+        XCTAssertEqual(r.tensorInfo("sparse")?.codec, .zstd, "15/16 zeros compress")
+        let dense = try r.tensor("dense")
+        let mapped = r.file.bytes
+        XCTAssertTrue(dense.raw.baseAddress! >= mapped.baseAddress! && dense.raw.baseAddress! < mapped.baseAddress! + mapped.count,
+                      "a raw tensor points into the mapping")
+    }
+
+    func testCompressionOptions() throws {
+        var never = ArtifactWriteOptions()
+        never.compressTensors = .never
+        var always = ArtifactWriteOptions()
+        always.compressTensors = .always
+        let a = dir.appendingPathComponent("never.ingot").path, b = dir.appendingPathComponent("always.ingot").path
+        try writeSample(a, options: never)
+        try writeSample(b, options: always)
+        XCTAssertTrue(try ArtifactReader(path: a).tensors.allSatisfy { !$0.compressed })
+        XCTAssertEqual(try ArtifactReader(path: b).tensors.filter { $0.decodedSize > 0 }.map(\.codec), [.zstd, .zstd, .zstd, .zstd, .zstd])
+        XCTAssertNoThrow(try ArtifactReader(path: b, verify: .full))
+    }
+
+    func testTwoWritesAreByteIdentical() throws {
+        let a = dir.appendingPathComponent("one.ingot"), b = dir.appendingPathComponent("two.ingot")
+        try writeSample(a.path)
+        try writeSample(b.path)
+        XCTAssertEqual(try Data(contentsOf: a), try Data(contentsOf: b))
+    }
+
+    func testUnknownOptionalSectionIsSkippedUnknownRequiredIsRefused() throws {
+        let ok = dir.appendingPathComponent("optional.ingot").path
+        try writeSample(ok, extraSections: [(ArtifactSectionKind("XTRA"), false)])
+        let r = try ArtifactReader(path: ok, verify: .full)
+        XCTAssertEqual(r.sections.map(\.kind.description), ["TDAT", "TIDX", "GRPH", "META", "XTRA"])
+        let bad = dir.appendingPathComponent("required.ingot").path
+        try writeSample(bad, extraSections: [(ArtifactSectionKind("XTRA"), true)])
+        XCTAssertThrowsError(try ArtifactReader(path: bad)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertEqual(e.location, "section XTRA")
+        }
+    }
+
+    func testHigherMajorVersionIsRefusedNamingBoth() throws {
+        let path = dir.appendingPathComponent("v2.ingot").path
+        try writeSample(path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[8] = 2
+        let checksum = XXH64.hash(Array(bytes[0..<56]))
+        withUnsafeBytes(of: checksum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ArtifactReader(path: path)) { error in
+            XCTAssertEqual((error as! IngotError).message, "format version 2.0, this reader reads 1.x; rebuild the artifact or upgrade ingot")
+        }
+    }
+
+    func testWriterRejectsBadTensors() throws {
+        let w = try ArtifactWriter(path: dir.appendingPathComponent("bad.ingot").path)
+        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 12).withUnsafeBytes { try w.addTensor(name: "x", dtype: .f32, shape: [2, 2], bytes: $0) }) { error in
+            XCTAssertEqual((error as! IngotError).message, "12 bytes for shape [2, 2] of f32")
+        }
+        try [UInt8](repeating: 0, count: 4).withUnsafeBytes { try w.addTensor(name: "y", dtype: .f32, shape: [1], bytes: $0) }
+        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 4).withUnsafeBytes { try w.addTensor(name: "y", dtype: .f32, shape: [1], bytes: $0) })
+        w.abort()
+    }
+}
+
+final class ArtifactCorruptionTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("corrupt") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// Reads everything a runtime would read; throws on any detected problem.
+    func readAll(_ path: String, _ verification: ArtifactVerification) throws {
+        let r = try ArtifactReader(path: path, verify: verification)
+        for s in r.sections where s.kind != .tensorData { _ = try r.payload(s.kind) }
+        for t in r.tensors { _ = try r.tensor(t.name) }
+    }
+
+    func testEverySingleByteFlipIsDetected() throws {
+        let path = dir.appendingPathComponent("x.ingot").path
+        var small = ArtifactWriteOptions()
+        small.compressTensors = .always
+        let w = try ArtifactWriter(path: path, options: small)
+        try [UInt8](repeating: 7, count: 256).withUnsafeBytes { try w.addTensor(name: "t", dtype: .f32, shape: [64], bytes: $0) }
+        try w.addSection(.graph, payload: Array("g".utf8), required: true)
+        try w.commit()
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let corrupt = dir.appendingPathComponent("c.ingot")
+        var undetectedUnderStructure = 0
+        for i in 0..<original.count {
+            var bytes = original
+            bytes[i] ^= 0x5A
+            try Data(bytes).write(to: corrupt)
+            XCTAssertThrowsError(try readAll(corrupt.path, .full), "flip at byte \(i) of \(original.count) not detected")
+            if (try? readAll(corrupt.path, .structure)) != nil { undetectedUnderStructure += 1 }
+        }
+        // Without the digest only alignment padding can change unnoticed.
+        XCTAssertLessThan(undetectedUnderStructure, original.count / 2)
+    }
+
+    func testTruncationAtManyLengths() throws {
+        let path = dir.appendingPathComponent("x.ingot").path
+        try writeSample(path)
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let corrupt = dir.appendingPathComponent("t.ingot")
+        for n in Array(0..<80) + stride(from: 80, to: original.count, by: 97).map({ $0 }) + [original.count - 1] {
+            try Data(original[0..<n]).write(to: corrupt)
+            XCTAssertThrowsError(try ArtifactReader(path: corrupt.path), "length \(n)") { error in
+                XCTAssertTrue([.format, .checksum].contains((error as! IngotError).kind))
+            }
+        }
+    }
+
+    func testLyingSectionTableIsNamed() throws {
+        let path = dir.appendingPathComponent("x.ingot").path
+        try writeSample(path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let tableOffset = Int(bytes[24..<32].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        // Second entry (TIDX): stored_size → huge; fix the header so only the lie remains.
+        let entry = tableOffset + 56
+        withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { for i in 0..<8 { bytes[entry + 24 + i] = $0[i] } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ArtifactReader(path: path)) { error in
+            XCTAssertEqual((error as! IngotError).location, "section TIDX offset/stored_size")
+        }
+    }
+
+    func testNotAnArtifact() throws {
+        let path = dir.appendingPathComponent("x.ingot")
+        try Data("hello, world — not an artifact at all, just text that is long enough for a header........".utf8).write(to: path)
+        XCTAssertThrowsError(try ArtifactReader(path: path.path)) { error in
+            XCTAssertEqual((error as! IngotError).location, "header.magic")
+        }
+    }
+}
+
+final class ArtifactCrashSafetyTests: XCTestCase {
+    func testAbandonedWriterLeavesNothingAndKeepsThePreviousFile() throws {
+        let dir = try TempDirectory.make("crash")
+        let path = dir.appendingPathComponent("model.ingot").path
+        try writeSample(path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        do {
+            let w = try ArtifactWriter(path: path)
+            try [UInt8](repeating: 1, count: 1 << 16).withUnsafeBytes { try w.addTensor(name: "big", dtype: .u8, shape: [1 << 16], bytes: $0) }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: w.temporaryPath))
+            // Dropped without commit, as when a build fails midway.
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.ingot"])
+    }
+
+    func testFailedCommitRemovesTheTemporaryFile() throws {
+        let dir = try TempDirectory.make("crash")
+        let w = try ArtifactWriter(path: dir.appendingPathComponent("m.ingot").path)
+        XCTAssertThrowsError(try w.addSection(.tensorIndex, payload: [], required: true))
+        w.abort()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
+    func testUnwritableDestinationIsAnIOError() {
+        XCTAssertThrowsError(try ArtifactWriter(path: "/nonexistent-dir/m.ingot")) { error in
+            XCTAssertEqual((error as! IngotError).kind, .io)
+        }
+    }
+}
