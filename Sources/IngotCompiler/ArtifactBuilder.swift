@@ -57,7 +57,7 @@ public enum ArtifactBuilder {
                     throw IngotError(.internal, location: "constant '\(value.name)'",
                                      "loaded \(buffer.byteCount) bytes from \(source.origin), expected \(expected)")
                 }
-                try writer.addTensor(name: value.name, dtype: value.type.dtype, shape: shape, bytes: buffer.raw)
+                try buffer.withBytes { try writer.addTensor(name: value.name, dtype: value.type.dtype, shape: shape, bytes: $0) }
             }
             progress?(constants.count, constants.count, "sections")
             try writer.addSection(.graph, payload: GraphCodec.encode(model.graph), required: true)

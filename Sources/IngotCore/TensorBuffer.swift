@@ -68,6 +68,14 @@ public final class TensorBuffer: @unchecked Sendable {
         try body(raw.bindMemory(to: Float.self))
     }
 
+    /// A copy of the bytes (the buffer stays alive for the copy).
+    public var byteArray: [UInt8] { withExtendedLifetime(self) { Array(raw) } }
+
+    /// Runs `body` on the bytes while keeping the buffer alive.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(raw) }
+    }
+
     public func toArray<T>(of type: T.Type) -> [T] {
         Array(raw.bindMemory(to: T.self))
     }

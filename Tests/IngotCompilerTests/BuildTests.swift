@@ -1,0 +1,85 @@
+// `ingot build` end to end on the real checkpoints: every weight in the artifact is
+// bit-identical to the checkpoint's float32 values, builds are deterministic, and a failed
+// build leaves nothing behind.
+import Foundation
+import XCTest
+import IngotArtifact
+import IngotCheckpoint
+import IngotCore
+import IngotIR
+import IngotTestSupport
+@testable import IngotCompiler
+
+func requireModel(_ url: URL) throws -> URL {
+    if let found = TestPaths.require(url) { return found }
+    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
+    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
+}
+
+final class BuildTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("build") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testMiniLMWeightsAreBitIdenticalAndBuildsDeterministic() throws {
+        let source = try requireModel(TestPaths.miniLMDir)
+        let a = dir.appendingPathComponent("a.ingot"), b = dir.appendingPathComponent("b.ingot")
+        let summary = try ArtifactBuilder.build(source: source.path, output: a.path)
+        XCTAssertEqual(summary.tensorCount, 101)
+        try ArtifactBuilder.build(source: source.path, output: b.path)
+        XCTAssertEqual(try Data(contentsOf: a), try Data(contentsOf: b), "two builds are byte-identical")
+
+        let checkpoint = try SafetensorsCheckpoint(path: source.path)
+        let reader = try ArtifactReader(path: a.path, verify: .full)
+        for t in reader.tensors {
+            XCTAssertTrue(try reader.tensor(t.name).byteArray == checkpoint.buffer(t.name).byteArray, t.name)
+        }
+        let graph = try XCTUnwrap(try reader.payload(.graph)).withUnsafeBytes { try GraphCodec.decode($0) }
+        XCTAssertNoThrow(try graph.verify())
+        let prov = try JSONValue.parse(try XCTUnwrap(try reader.payload(.provenance)))
+        XCTAssertEqual(prov["sources"]?[0]?["file"]?.string, "model.safetensors")
+        XCTAssertEqual(prov["sources"]?[0]?["sha256"]?.string?.count, 64)
+        XCTAssertEqual(prov["toolchain"]?.string, "ingot \(IngotVersion.string)")
+    }
+
+    func testSmolLM2WeightsEqualTheDequantizedGGUF() throws {
+        let source = try requireModel(TestPaths.smolLM2GGUF)
+        let out = dir.appendingPathComponent("s.ingot")
+        try ArtifactBuilder.build(source: source.path, output: out.path)
+        let gguf = try GGUFFile(path: source.path)
+        let reader = try ArtifactReader(path: out.path)
+        XCTAssertEqual(reader.tensors.count, 272)
+        for name in ["token_embd.weight", "blk.0.attn_q.weight", "blk.29.ffn_down.weight", "output_norm.weight"] {
+            let expected = try gguf.dequantize(try XCTUnwrap(gguf.tensor(named: name)))
+            XCTAssertTrue(try reader.tensor(name).byteArray == expected.byteArray, name)
+        }
+        let tokenizer = try XCTUnwrap(try reader.payload(.tokenizer)).withUnsafeBytes { try TokenizerSpec(decoding: $0, file: nil) }
+        XCTAssertEqual(tokenizer.tokens.count, 49152)
+        XCTAssertEqual(tokenizer.preTokenizer, "smollm")
+    }
+
+    func testFailedBuildLeavesNoFileAndKeepsThePreviousArtifact() throws {
+        let out = dir.appendingPathComponent("m.ingot")
+        try Data("previous artifact".utf8).write(to: out)
+        let broken = dir.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try #"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 16, "vocab_size": 10, "max_position_embeddings": 16, "type_vocab_size": 2}"#
+            .write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafetensorsWriter.write([.f32("embeddings.word_embeddings.weight", [10, 8])], to: broken.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try ArtifactBuilder.build(source: broken.path, output: out.path))
+        XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "previous artifact")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["broken", "m.ingot"])
+    }
+
+    func testTokenizerSpecCodecRejectsEveryTruncation() throws {
+        let spec = TokenizerSpec(kind: .byteLevelBPE, tokens: ["a", "b", "ab", "<|x|>"], merges: ["a b"], tokenTypes: [1, 1, 1, 3],
+                                 preTokenizer: "smollm", lowercase: false, stripAccents: false, splitCJK: false,
+                                 continuingSubwordPrefix: "", maxInputCharsPerWord: 0, maxLength: 8192,
+                                 specialTokens: ["eos": 3], addBOS: false, addEOS: false, chatTemplate: "<|im_start|>")
+        let bytes = spec.encoded()
+        XCTAssertEqual(try bytes.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: nil) }, spec)
+        for n in 0..<bytes.count {
+            XCTAssertThrowsError(try Array(bytes[0..<n]).withUnsafeBytes { try TokenizerSpec(decoding: $0, file: "t") }, "prefix \(n)")
+        }
+    }
+}
