@@ -50,8 +50,9 @@ public final class ArtifactWriter {
         temporaryPath = (dir.isEmpty ? "" : dir + "/") + "." + base + ".tmp-\(getpid())"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw IngotError(.io, file: path, "cannot create \(temporaryPath): \(systemErrorMessage(errno))")
+            throw IngotError(.output, file: path, "cannot create \(temporaryPath): \(systemErrorMessage(errno))")
         }
+        InterruptCleanup.register(temporaryPath)
         // Header placeholder; written last.
         try writeRaw([UInt8](repeating: 0, count: ArtifactFormat.headerSize), hashed: false)
     }
@@ -68,7 +69,7 @@ public final class ArtifactWriter {
             let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw IngotError(.io, file: path, "write failed after \(position + done) bytes: \(systemErrorMessage(errno))")
+                throw IngotError(.output, file: path, "write failed after \(position + done) bytes: \(systemErrorMessage(errno))")
             }
             done += n
         }
@@ -226,14 +227,15 @@ public final class ArtifactWriter {
             let fileLength = position
             let header = ArtifactWriter.header(fileLength: fileLength, tableOffset: tableOffset, sectionCount: table.count, digest: digest.finalize())
             let n = header.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-            guard n == header.count else { throw IngotError(.io, file: path, "writing the header failed: \(systemErrorMessage(errno))") }
-            guard fsync(fd) == 0 else { throw IngotError(.io, file: path, "fsync failed: \(systemErrorMessage(errno))") }
+            guard n == header.count else { throw IngotError(.output, file: path, "writing the header failed: \(systemErrorMessage(errno))") }
+            guard fsync(fd) == 0 else { throw IngotError(.output, file: path, "fsync failed: \(systemErrorMessage(errno))") }
             close(fd)
             fd = -1
             guard rename(temporaryPath, path) == 0 else {
-                throw IngotError(.io, file: path, "cannot move \(temporaryPath) into place: \(systemErrorMessage(errno))")
+                throw IngotError(.output, file: path, "cannot move \(temporaryPath) into place: \(systemErrorMessage(errno))")
             }
             finished = true
+            InterruptCleanup.clear()
             syncDirectory()
             return ArtifactSummary(path: path, fileSize: fileLength, tensorCount: tensorIndex.count,
                                    compressedTensorCount: tensorIndex.filter(\.compressed).count, digest: digest.finalize())
@@ -274,5 +276,6 @@ public final class ArtifactWriter {
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
+        InterruptCleanup.clear()
     }
 }

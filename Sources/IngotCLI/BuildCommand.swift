@@ -35,6 +35,7 @@ struct BuildCommand: ParsableCommand {
     }
 
     func run() throws {
+        ArtifactWriter.removeTemporaryFilesOnInterrupt()
         var options = BuildOptions()
         options.compressTensors = compress.value
         options.zstdLevel = zstdLevel

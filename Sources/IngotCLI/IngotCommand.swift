@@ -33,6 +33,7 @@ public enum ExitCodes {
         case .invalidArgument: return 64
         case .format, .checksum, .verification, .shape: return 65
         case .io: return 66
+        case .output: return 74
         case .unsupported: return 69
         case .internal: return 70
         }

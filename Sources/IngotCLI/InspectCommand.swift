@@ -30,7 +30,7 @@ struct InspectCommand: ParsableCommand {
             throw ExitCode(64)
         }
         if json {
-            print(inspection.json.serialized(pretty: true))
+            print(inspection.json(showGraph: graph).serialized(pretty: true))
         } else {
             print(inspection.text(showGraph: graph), terminator: "")
         }

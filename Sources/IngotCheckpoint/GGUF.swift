@@ -129,7 +129,9 @@ public final class GGUFFile: @unchecked Sendable {
         }
         version = try r.u32("header.version")
         guard version == 2 || version == 3 else {
-            throw IngotError.badField(file.count == 0 ? .format : .unsupported, file: path, "header.version", seen: String(version), expected: "2 or 3")
+            // 1 and small higher numbers are real GGUF versions Ingot does not read; anything else is damage.
+            let kind: IngotError.Kind = version == 1 || (4...255).contains(version) ? .unsupported : .format
+            throw IngotError.badField(kind, file: path, "header.version", seen: String(version), expected: "2 or 3")
         }
         let tensorCount = try r.count64("header.tensor_count", max: GGUFFile.maxTensors)
         let kvCount = try r.count64("header.metadata_kv_count", max: GGUFFile.maxKeyValues)

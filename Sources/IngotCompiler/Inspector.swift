@@ -51,7 +51,7 @@ public struct Inspection: Sendable {
         return out
     }
 
-    public var json: JSONValue {
+    public func json(showGraph: Bool) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("path", .string(path)), ("format", .string(format)),
             ("architecture", architecture.map(JSONValue.string) ?? .null),
@@ -62,7 +62,7 @@ public struct Inspection: Sendable {
                          ("shape", .array(t.shape.map { .number(Double($0)) })), ("bytes", .number(Double(t.bytes)))])
             })),
         ]
-        if let graph { fields.append(("graph", .string(graph.text))) }
+        if showGraph, let graph { fields.append(("graph", .string(graph.text))) }
         return .object(fields)
     }
 }

@@ -4,8 +4,10 @@
 public struct IngotError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Error families; each maps to one CLI exit code (see README "Exit codes").
     public enum Kind: String, Sendable {
-        /// Reading or writing the file system failed.
+        /// An input cannot be opened or read.
         case io
+        /// An output cannot be created or written.
+        case output
         /// An input file is malformed (truncated, lying header, bad value).
         case format
         /// A well-formed input uses something Ingot does not support (dtype, architecture).

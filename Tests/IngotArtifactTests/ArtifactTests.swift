@@ -234,7 +234,7 @@ final class ArtifactCrashSafetyTests: XCTestCase {
 
     func testUnwritableDestinationIsAnIOError() {
         XCTAssertThrowsError(try ArtifactWriter(path: "/nonexistent-dir/m.ingot")) { error in
-            XCTAssertEqual((error as! IngotError).kind, .io)
+            XCTAssertEqual((error as! IngotError).kind, .output)
         }
     }
 }

@@ -1,0 +1,174 @@
+// The `ingot` executable as a user and a CI job see it: exact help text, outputs, error
+// lines on stderr and documented exit codes. Runs the built binary beside the test bundle.
+import Foundation
+import XCTest
+import IngotCore
+import IngotTestSupport
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func runIngot(_ arguments: [String]) throws -> CommandResult {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let binary = dir.appendingPathComponent("ingot")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw XCTSkip("the ingot executable is not built beside \(dir.path); build all products first")
+    }
+    let p = Process()
+    p.executableURL = binary
+    p.arguments = arguments
+    // Help text wraps at the terminal width; fix it so the expected text is stable.
+    var env = ProcessInfo.processInfo.environment
+    env["COLUMNS"] = "80"
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+final class CLIHelpTests: XCTestCase {
+    func testTopLevelHelp() throws {
+        let r = try runIngot(["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, """
+            OVERVIEW: Compile, optimize and run transformer checkpoints.
+
+            Exit codes: 0 success; 64 bad usage or options; 65 malformed or corrupt input
+            (checkpoint, artifact, graph); 66 input not found or unreadable; 69 unsupported
+            model, dtype or feature; 70 internal error; 74 output could not be written.
+
+            USAGE: ingot <subcommand>
+
+            OPTIONS:
+              --version               Show the version.
+              -h, --help              Show help information.
+
+            SUBCOMMANDS:
+              build                   Convert a checkpoint into a .ingot artifact.
+              inspect                 Describe a checkpoint (.gguf, .safetensors, model
+                                      folder) or a .ingot artifact.
+
+              See 'ingot help <subcommand>' for detailed help.
+
+            """)
+    }
+
+    func testBuildHelp() throws {
+        let r = try runIngot(["build", "--help"])
+        XCTAssertEqual(r.status, 0)
+        assertSameLines(r.stdout, """
+            OVERVIEW: Convert a checkpoint into a .ingot artifact.
+
+            SOURCE is a .gguf file, a Hugging Face model folder (config.json +
+            model.safetensors), or a .safetensors file beside its config.json.
+
+            USAGE: ingot build <source> --output <output> [--compress <compress>] [--zstd-level <zstd-level>] [--quiet] [--verbose]
+
+            ARGUMENTS:
+              <source>                The checkpoint to convert.
+
+            OPTIONS:
+              -o, --output <output>   Where to write the artifact (.ingot).
+              --compress <compress>   Compress tensors: auto (when it saves 10% or more),
+                                      always, never. (values: auto, always, never; default:
+                                      auto)
+              --zstd-level <zstd-level>
+                                      zstd level for compressed sections and tensors
+                                      (1-19). (default: 3)
+              -q, --quiet             Print only errors.
+              -v, --verbose           Print more detail about each step.
+              --version               Show the version.
+              -h, --help              Show help information.
+
+
+            """)
+    }
+}
+
+func assertSameLines(_ actual: String, _ expected: String, line: UInt = #line) {
+    let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+    let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    for (i, (x, y)) in zip(a, e).enumerated() where x != y {
+        XCTFail("line \(i + 1): got \(x.debugDescription), expected \(y.debugDescription)", line: line)
+        return
+    }
+    XCTAssertEqual(a.count, e.count, "line count", line: line)
+}
+
+final class CLIExitCodeTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("cli") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testBadUsageIs64() throws {
+        XCTAssertEqual(try runIngot(["build", "x.gguf", "-o", "out.bin"]).status, 64)
+        XCTAssertEqual(try runIngot(["build", "x.gguf", "-o", "o.ingot", "--zstd-level", "40"]).status, 64)
+        XCTAssertEqual(try runIngot(["build", "x.gguf", "-o", "o.ingot", "--compress", "maybe"]).status, 64)
+        XCTAssertEqual(try runIngot(["inspect"]).status, 64)
+    }
+
+    func testMissingInputIs66WithTheFileNamed() throws {
+        let r = try runIngot(["inspect", "/nonexistent/model.gguf"])
+        XCTAssertEqual(r.status, 66)
+        XCTAssertEqual(r.stderr, "ingot: error: /nonexistent/model.gguf: cannot open: No such file or directory\n")
+    }
+
+    func testCorruptInputIs65() throws {
+        let bad = dir.appendingPathComponent("bad.gguf")
+        try Data("GGUF but not really".utf8).write(to: bad)
+        let r = try runIngot(["inspect", bad.path])
+        XCTAssertEqual(r.status, 65)
+        XCTAssertTrue(r.stderr.hasPrefix("ingot: error: \(bad.path): header.version: value "), r.stderr)
+        let art = dir.appendingPathComponent("bad.ingot")
+        try Data(repeating: 7, count: 200).write(to: art)
+        XCTAssertEqual(try runIngot(["inspect", art.path]).status, 65)
+    }
+
+    func testUnsupportedIs69() throws {
+        try #"{"model_type": "t5"}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
+        let r = try runIngot(["build", dir.path, "-o", dir.appendingPathComponent("o.ingot").path])
+        XCTAssertEqual(r.status, 69)
+        XCTAssertEqual(r.stderr, "ingot: error: \(dir.path)/config.json: model_type: value \"t5\", expected one of \"bert\", \"llama\"\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.ingot").path))
+    }
+
+    func testUnwritableOutputIs74() throws {
+        guard let model = TestPaths.require(TestPaths.miniLMDir) else {
+            if TestPaths.isCI { XCTFail("MiniLM missing") }
+            throw XCTSkip("MiniLM not cached")
+        }
+        XCTAssertEqual(try runIngot(["build", model.path, "-o", "/nonexistent-dir/m.ingot"]).status, 74)
+    }
+
+    func testBuildThenInspectJSONAndGraph() throws {
+        guard let model = TestPaths.require(TestPaths.miniLMDir) else {
+            if TestPaths.isCI { XCTFail("MiniLM missing") }
+            throw XCTSkip("MiniLM not cached")
+        }
+        let out = dir.appendingPathComponent("m.ingot").path
+        let build = try runIngot(["build", model.path, "-o", out])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        XCTAssertTrue(build.stdout.hasPrefix("built \(out): bert, 101 tensors, 22565376 parameters\n"), build.stdout)
+        let inspect = try runIngot(["inspect", out, "--json", "--verify"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        let json = try JSONValue.parse(inspect.stdout)
+        XCTAssertEqual(json["architecture"]?.string, "bert")
+        XCTAssertEqual(json["parameters"]?.int, 22_565_376)
+        XCTAssertEqual(json["tensors"]?.array?.count, 101)
+        XCTAssertNil(json["graph"])
+        let graph = try runIngot(["inspect", out, "--graph"])
+        let golden = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("ir/minilm.txt"), encoding: .utf8)
+        XCTAssertTrue(graph.stdout.hasSuffix(golden), "the printed graph equals Fixtures/ir/minilm.txt")
+        let onCheckpoint = try runIngot(["inspect", model.path, "--graph"])
+        XCTAssertEqual(onCheckpoint.status, 64)
+    }
+}
