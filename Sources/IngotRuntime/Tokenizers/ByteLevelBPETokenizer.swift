@@ -1,0 +1,233 @@
+// ByteLevelBPETokenizer: GPT-2 style byte-level BPE over the vocabulary and ranked merges of
+// a GGUF file. Pre-tokenization: special tokens (when asked), then for `smollm` every digit
+// on its own, then the GPT-2 pattern
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// matched by hand (no regex engine). Bytes map to printable scalars as in GPT-2.
+
+import IngotCore
+
+public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
+    public let spec: TokenizerSpec
+    let vocab: [String: Int32]
+    let mergeRanks: [String: Int]
+    let byteToScalar: [Unicode.Scalar]
+    let scalarToByte: [UInt32: UInt8]
+    let splitDigits: Bool
+    /// Control and user-defined tokens matched literally when `parseSpecial` is on, longest first.
+    let specialTokens: [(String, Int32)]
+    private var cache: [String: [Int32]] = [:]
+    private let cacheLock = SpinLock()
+
+    public init(_ spec: TokenizerSpec) throws {
+        self.spec = spec
+        var vocab: [String: Int32] = [:]
+        vocab.reserveCapacity(spec.tokens.count)
+        for (i, t) in spec.tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
+        self.vocab = vocab
+        var ranks: [String: Int] = [:]
+        ranks.reserveCapacity(spec.merges.count)
+        for (i, m) in spec.merges.enumerated() where ranks[m] == nil { ranks[m] = i }
+        mergeRanks = ranks
+        // GPT-2: printable bytes map to themselves, the rest to U+0100 onwards in byte order.
+        var map = [Unicode.Scalar](repeating: " ", count: 256)
+        var back: [UInt32: UInt8] = [:]
+        var next: UInt32 = 256
+        for b in 0..<256 {
+            let printable = (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b)
+            let v = printable ? UInt32(b) : { defer { next += 1 }; return next }()
+            map[b] = Unicode.Scalar(v)!
+            back[v] = UInt8(b)
+        }
+        byteToScalar = map
+        scalarToByte = back
+        switch spec.preTokenizer {
+        case "smollm": splitDigits = true
+        case "gpt2", "default": splitDigits = false
+        default:
+            throw IngotError(.unsupported, location: "tokenizer.ggml.pre", "value \"\(spec.preTokenizer)\", expected \"smollm\" or \"gpt2\"")
+        }
+        var specials: [(String, Int32)] = []
+        for (i, t) in spec.tokenTypes.enumerated() where t == 3 || t == 4 {
+            if !spec.tokens[i].isEmpty { specials.append((spec.tokens[i], Int32(i))) }
+        }
+        specialTokens = specials.sorted { $0.0.utf8.count > $1.0.utf8.count }
+    }
+
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+        encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: false)
+    }
+
+    /// `parseSpecial`: text such as "<|im_start|>" becomes its control token (chat prompts).
+    public func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int32] {
+        var ids: [Int32] = []
+        if addSpecialTokens && spec.addBOS, let bos = spec.specialTokens["bos"] { ids.append(bos) }
+        for segment in parseSpecial ? splitSpecial(text) : [(text, nil)] {
+            if let id = segment.1 { ids.append(id); continue }
+            for piece in preTokenize(segment.0) { ids += bpe(piece) }
+        }
+        if addSpecialTokens && spec.addEOS, let eos = spec.specialTokens["eos"] { ids.append(eos) }
+        // No truncation: a corpus may be longer than the context; the language model checks length.
+        return ids
+    }
+
+    public func tokenBytes(_ id: Int32) -> [UInt8] {
+        guard id >= 0, Int(id) < spec.tokens.count else { return [] }
+        let t = spec.tokens[Int(id)]
+        if !spec.tokenTypes.isEmpty, spec.tokenTypes[Int(id)] == 3 || spec.tokenTypes[Int(id)] == 4 { return Array(t.utf8) }
+        var out: [UInt8] = []
+        for s in t.unicodeScalars {
+            if let b = scalarToByte[s.value] { out.append(b) } else { out += Array(String(s).utf8) }
+        }
+        return out
+    }
+
+    // MARK: Pre-tokenization
+
+    func splitSpecial(_ text: String) -> [(String, Int32?)] {
+        guard !specialTokens.isEmpty else { return [(text, nil)] }
+        var out: [(String, Int32?)] = []
+        var plain = ""
+        var i = text.startIndex
+        outer: while i < text.endIndex {
+            if text[i] == "<" {
+                for (token, id) in specialTokens where text[i...].hasPrefix(token) {
+                    if !plain.isEmpty { out.append((plain, nil)); plain = "" }
+                    out.append((token, id))
+                    i = text.index(i, offsetBy: token.count)
+                    continue outer
+                }
+            }
+            plain.append(text[i])
+            i = text.index(after: i)
+        }
+        if !plain.isEmpty { out.append((plain, nil)) }
+        return out
+    }
+
+    static func isLetter(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        default: return false
+        }
+    }
+
+    static func isNumber(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .decimalNumber, .letterNumber, .otherNumber: return true
+        default: return false
+        }
+    }
+
+    static func isSpace(_ s: Unicode.Scalar) -> Bool { s.properties.isWhitespace }
+
+    /// Pieces of text, each later encoded on its own.
+    func preTokenize(_ text: String) -> [[Unicode.Scalar]] {
+        let scalars = Array(text.unicodeScalars)
+        var out: [[Unicode.Scalar]] = []
+        guard splitDigits else { ByteLevelBPETokenizer.gpt2Split(scalars[...], into: &out); return out }
+        var start = 0
+        for (i, s) in scalars.enumerated() where ByteLevelBPETokenizer.isNumber(s) {
+            if start < i { ByteLevelBPETokenizer.gpt2Split(scalars[start..<i], into: &out) }
+            out.append([s])
+            start = i + 1
+        }
+        if start < scalars.count { ByteLevelBPETokenizer.gpt2Split(scalars[start...], into: &out) }
+        return out
+    }
+
+    /// The GPT-2 pattern, alternatives tried in order at each position.
+    static func gpt2Split(_ s: ArraySlice<Unicode.Scalar>, into out: inout [[Unicode.Scalar]]) {
+        var i = s.startIndex
+        let end = s.endIndex
+        func run(from j: Int, while pred: (Unicode.Scalar) -> Bool) -> Int {
+            var k = j
+            while k < end, pred(s[k]) { k += 1 }
+            return k
+        }
+        while i < end {
+            let c = s[i]
+            // Contractions.
+            if c == "'" && i + 1 < end {
+                let n = s[i + 1]
+                if n == "s" || n == "t" || n == "m" || n == "d" { out.append([c, n]); i += 2; continue }
+                if i + 2 < end {
+                    let pair = String(String.UnicodeScalarView([n, s[i + 2]]))
+                    if pair == "re" || pair == "ve" || pair == "ll" { out.append(Array(s[i..<(i + 3)])); i += 3; continue }
+                }
+            }
+            let hasSpace = c == " " && i + 1 < end
+            let j = hasSpace ? i + 1 : i
+            // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
+            if j < end {
+                let k: Int
+                if isLetter(s[j]) { k = run(from: j, while: isLetter) }
+                else if isNumber(s[j]) { k = run(from: j, while: isNumber) }
+                else if !isSpace(s[j]) { k = run(from: j) { !isSpace($0) && !isLetter($0) && !isNumber($0) } }
+                else { k = j }
+                if k > j { out.append(Array(s[i..<k])); i = k; continue }
+            }
+            // `\s+(?!\S)` then `\s+`.
+            let k = run(from: i, while: isSpace)
+            if k == end || k - i == 1 {
+                out.append(Array(s[i..<k]))
+                i = k
+            } else {
+                out.append(Array(s[i..<(k - 1)]))
+                i = k - 1
+            }
+        }
+    }
+
+    // MARK: BPE
+
+    func bpe(_ piece: [Unicode.Scalar]) -> [Int32] {
+        var mapped = ""
+        for b in String(String.UnicodeScalarView(piece)).utf8 { mapped.unicodeScalars.append(byteToScalar[Int(b)]) }
+        if let cached = cacheLock.withLock({ cache[mapped] }) { return cached }
+        var symbols: [String] = mapped.unicodeScalars.map { String($0) }
+        while symbols.count > 1 {
+            var best = Int.max, at = -1
+            for k in 0..<(symbols.count - 1) {
+                if let r = mergeRanks[symbols[k] + " " + symbols[k + 1]], r < best { best = r; at = k }
+            }
+            if at < 0 { break }
+            let merged = symbols[at] + symbols[at + 1]
+            // Merge every occurrence of this pair, left to right.
+            var next: [String] = []
+            next.reserveCapacity(symbols.count)
+            var k = 0
+            let (l, r) = (symbols[at], symbols[at + 1])
+            while k < symbols.count {
+                if k + 1 < symbols.count && symbols[k] == l && symbols[k + 1] == r { next.append(merged); k += 2 }
+                else { next.append(symbols[k]); k += 1 }
+            }
+            symbols = next
+        }
+        var ids: [Int32] = []
+        for sym in symbols {
+            if let id = vocab[sym] { ids.append(id) }
+            else {
+                // Unknown symbol: fall back to its single bytes (every byte is in a byte-level vocabulary).
+                for u in sym.unicodeScalars { if let id = vocab[String(u)] { ids.append(id) } }
+            }
+        }
+        cacheLock.withLock { cache[mapped] = ids }
+        return ids
+    }
+}
+
+/// A minimal lock for the BPE cache (foundation-free).
+final class SpinLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
