@@ -37,7 +37,7 @@ let package = Package(
 
         // Runtime side: never imports the compiler.
         .target(name: "IngotKernels", dependencies: ["IngotCore", "CBLAS", "CKernels"]),
-        .target(name: "IngotRuntime", dependencies: ["IngotCore", "IngotIR", "IngotArtifact", "IngotKernels"]),
+        .target(name: "IngotRuntime", dependencies: ["IngotCore", "IngotIR", "IngotArtifact", "IngotKernels", "CBLAS", "CKernels"]),
 
         // Front ends.
         .target(name: "IngotCLI", dependencies: [

@@ -1,4 +1,6 @@
-// Run-time CPU feature detection for kernel selection.
+// Run-time CPU facts for kernel selection and thread counts.
+#define _GNU_SOURCE
+#include <sched.h>
 #include "ckernels.h"
 
 int ingot_cpu_has_avx2_fma(void) {
@@ -8,4 +10,11 @@ int ingot_cpu_has_avx2_fma(void) {
 #else
     return 0;
 #endif
+}
+
+int ingot_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    return CPU_COUNT(&set);
 }

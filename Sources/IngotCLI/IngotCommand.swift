@@ -14,7 +14,8 @@ public struct IngotCommand: ParsableCommand {
             model, dtype or feature; 70 internal error; 74 output could not be written.
             """,
         version: IngotVersion.string,
-        subcommands: [BuildCommand.self, InspectCommand.self])
+        subcommands: [BuildCommand.self, InspectCommand.self, RunCommand.self, TokenizeCommand.self,
+                       PerplexityCommand.self, BenchCommand.self])
     public init() {}
 }
 

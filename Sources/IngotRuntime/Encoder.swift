@@ -6,6 +6,7 @@ import IngotCore
 
 public final class Encoder {
     public let session: Session
+    public let tokenizer: (any Tokenizer)?
     let padID: Int32
 
     public init(model: Model) throws {
@@ -15,6 +16,7 @@ public final class Encoder {
                              "not a sentence encoder: inputs \(model.inputNames), outputs \(model.outputNames); expected inputs \(expected.joined(separator: ", ")) and an embedding output")
         }
         session = model.makeSession()
+        tokenizer = try model.tokenizerSpec.map(makeTokenizer)
         padID = model.tokenizerSpec?.specialTokens["pad"] ?? 0
     }
 
@@ -47,5 +49,19 @@ public final class Encoder {
         let width = out.shape[1]
         let flat = out.floats!
         return (0..<batch.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
+    }
+
+    /// Token ids for `text` with the artifact's tokenizer ([CLS] … [SEP], truncated).
+    public func tokenize(_ text: String) throws -> [Int32] {
+        guard let tokenizer else {
+            throw IngotError(.unsupported, file: session.model.path, "the artifact has no tokenizer; pass token ids")
+        }
+        guard !text.isEmpty else { throw IngotError(.invalidArgument, location: "text", "empty; nothing to encode") }
+        return tokenizer.encode(text, addSpecialTokens: true)
+    }
+
+    /// Sentence embeddings of `texts`, run as one padded batch.
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        try embed(ids: texts.map(tokenize))
     }
 }

@@ -8,4 +8,7 @@
 /// 1 when the running CPU supports AVX2 and FMA, else 0.
 int ingot_cpu_has_avx2_fma(void);
 
+/// CPUs in this process's affinity mask, or 0 when it cannot be read.
+int ingot_affinity_cpu_count(void);
+
 #endif

@@ -1,0 +1,115 @@
+// `ingot bench`: latency and throughput of an artifact on synthetic inputs — warm-up, timed
+// runs with raw samples kept, load time, peak RSS, the machine and the build — printed as a
+// table, JSON or Markdown. Encoders: batch × seq sentences; language models: prefill of
+// --seq tokens and single-token decode steps.
+
+import ArgumentParser
+import IngotCore
+import IngotRuntime
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark an artifact: latency percentiles, throughput, load time, peak memory.")
+
+    @Argument(help: "The .ingot artifact.")
+    var artifact: String
+
+    @Option(help: "Sequence length (tokens per sentence, or prompt tokens to prefill).")
+    var seq = 128
+
+    @Option(help: "Sentences per call (encoders).")
+    var batch = 1
+
+    @Option(help: "Decode steps to time after the prefill (language models).")
+    var decode = 64
+
+    @Option(help: "Compute threads (default: the CPUs this process may use).")
+    var threads: Int?
+
+    @Option(help: "Untimed runs first.")
+    var warmup = 3
+
+    @Option(help: "Timed runs.")
+    var runs = 20
+
+    @Option(help: "Output: table, json or markdown.")
+    var format: BenchFormatChoice = .table
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard seq >= 2, batch >= 1, runs >= 1, warmup >= 0, decode >= 0 else {
+            throw ValidationError("--seq must be ≥ 2, --batch and --runs ≥ 1, --warmup and --decode ≥ 0")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        let threadCount = threads ?? Threads.availableCPUCount()
+        Threads.setComputeThreads(threadCount)
+        try reportingErrors {
+            let t0 = monotonicSeconds()
+            let model = try Model(path: artifact)
+            var measurements: [Measurement] = []
+            let load: Double
+            if model.outputNames.contains("embedding") {
+                let encoder = try Encoder(model: model)
+                let sentence: [Int32] = [101] + (0..<(seq - 2)).map { Int32(2000 + $0 % 5000) } + [102]
+                let input = [[Int32]](repeating: sentence, count: batch)
+                _ = try encoder.embed(ids: input)
+                load = monotonicSeconds() - t0
+                for _ in 0..<warmup { _ = try encoder.embed(ids: input) }
+                var samples: [Double] = []
+                for _ in 0..<runs {
+                    let s = monotonicSeconds()
+                    _ = try encoder.embed(ids: input)
+                    samples.append(monotonicSeconds() - s)
+                }
+                measurements.append(Measurement(name: "encode batch=\(batch) seq=\(seq)", itemsPerSample: batch,
+                                                itemUnit: "sentences", threads: threadCount, samples: samples))
+            } else {
+                let lm = try LanguageModel(model: model)
+                let prompt: [Int32] = (0..<seq).map { Int32(1000 + $0 % 20000) }
+                _ = try lm.logits(ids: [prompt[0]])
+                load = monotonicSeconds() - t0
+                var prefill: [Double] = [], steps: [Double] = []
+                for r in 0..<(warmup + runs) {
+                    lm.session.reset()
+                    let s = monotonicSeconds()
+                    _ = try lm.logits(ids: prompt)
+                    if r >= warmup { prefill.append(monotonicSeconds() - s) }
+                }
+                lm.session.reset()
+                _ = try lm.logits(ids: prompt)
+                for i in 0..<(decode + min(warmup, 2)) {
+                    let s = monotonicSeconds()
+                    _ = try lm.logits(ids: [Int32(500 + i)])
+                    if i >= min(warmup, 2) { steps.append(monotonicSeconds() - s) }
+                }
+                measurements.append(Measurement(name: "prefill \(seq) tokens", itemsPerSample: seq, itemUnit: "tokens",
+                                                threads: threadCount, samples: prefill))
+                if !steps.isEmpty {
+                    measurements.append(Measurement(name: "decode after \(seq)", itemsPerSample: 1, itemUnit: "tokens",
+                                                    threads: threadCount, samples: steps))
+                }
+            }
+            let report = BenchReport(artifact: artifact, loadSeconds: load, peakRSSBytes: peakResidentBytes(),
+                                     measurements: measurements, machine: .current(usableCPUs: Threads.availableCPUCount()),
+                                     build: .current)
+            print(report.rendered(format.value), terminator: "")
+        }
+    }
+}
+
+enum BenchFormatChoice: String, ExpressibleByArgument, CaseIterable {
+    case table, json, markdown
+
+    var value: BenchFormat {
+        switch self {
+        case .table: return .table
+        case .json: return .json
+        case .markdown: return .markdown
+        }
+    }
+}

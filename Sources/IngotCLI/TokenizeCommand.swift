@@ -1,0 +1,42 @@
+// `ingot tokenize`: token ids from the tokenizer carried in an artifact, as JSONL.
+
+import ArgumentParser
+import IngotCore
+import IngotRuntime
+
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print the token ids of text with an artifact's tokenizer (JSONL {\"id\", \"input_ids\"}).")
+
+    @Argument(help: "The .ingot artifact.")
+    var artifact: String
+
+    @Option(name: .long, help: "Text to tokenize (repeatable).")
+    var text: [String] = []
+
+    @Option(help: "JSONL file of {\"id\", \"text\"}.")
+    var input: String?
+
+    @Flag(help: "Do not add special tokens ([CLS]/[SEP], BOS).")
+    var noSpecialTokens = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard text.isEmpty != (input == nil) else { throw ValidationError("give --text or --input") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let model = try Model(path: artifact)
+            guard let spec = model.tokenizerSpec else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
+            let tokenizer = try makeTokenizer(spec)
+            let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }
+            for row in rows {
+                let ids = tokenizer.encode(row.text, addSpecialTokens: !noSpecialTokens)
+                print(JSONValue.object([("id", row.id), ("input_ids", .array(ids.map { .number(Double($0)) }))]).serialized())
+            }
+        }
+    }
+}
