@@ -184,40 +184,53 @@ enum RuntimeOps {
     }
 
     /// Encoder attention: q [B, S, H·D], k/v [B, Sk, Hkv·D], key mask [B, Sk] (1 keep).
+    /// Per (batch row, head): scores [S, Sk] = scale·Q_h·K_gᵀ (sgemm on strided views),
+    /// masked softmax by rows, out_h = P·V_g (sgemm writing the strided output view).
     static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                           mask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                           batch: Int, seq: Int, keySeq: Int, attrs: AttentionAttributes) {
         let H = attrs.heads, D = attrs.headDim, KV = attrs.kvHeads
         let group = H / KV
-        var scores = [Float](repeating: 0, count: keySeq)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: seq * keySeq)
+        defer { scores.deallocate() }
         for b in 0..<batch {
             for h in 0..<H {
                 let g = h / group
+                let qh = q + b * seq * H * D + h * D
+                let kg = k + b * keySeq * KV * D + g * D
+                let vg = v + b * keySeq * KV * D + g * D
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(seq), Int32(keySeq), Int32(D),
+                            attrs.scale, qh, Int32(H * D), kg, Int32(KV * D), 0, scores, Int32(keySeq))
                 for i in 0..<seq {
-                    let qRow = q + ((b * seq + i) * H + h) * D
-                    var m = -Float.infinity
+                    let row = scores + i * keySeq
                     for j in 0..<keySeq {
-                        let allowed = (mask.map { $0[b * keySeq + j] != 0 } ?? true) && (!attrs.causal || j <= i)
-                        if !allowed { scores[j] = -Float.infinity; continue }
-                        let kRow = k + ((b * keySeq + j) * KV + g) * D
-                        var dot: Float = 0
-                        for d in 0..<D { dot += qRow[d] * kRow[d] }
-                        scores[j] = dot * attrs.scale
-                        m = max(m, scores[j])
+                        let masked = (mask.map { $0[b * keySeq + j] == 0 } ?? false) || (attrs.causal && j > i)
+                        if masked { row[j] = -Float.infinity }
                     }
-                    let o = out + ((b * seq + i) * H + h) * D
-                    for d in 0..<D { o[d] = 0 }
-                    guard m > -Float.infinity else { continue }
-                    var sum: Float = 0
-                    for j in 0..<keySeq { let e = scores[j] == -Float.infinity ? 0 : expf(scores[j] - m); scores[j] = e; sum += e }
-                    for j in 0..<keySeq where scores[j] != 0 {
-                        let w = scores[j] / sum
-                        let vRow = v + ((b * keySeq + j) * KV + g) * D
-                        for d in 0..<D { o[d] += w * vRow[d] }
-                    }
+                    softmaxRow(row, keySeq)
                 }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(seq), Int32(D), Int32(keySeq),
+                            1, scores, Int32(keySeq), vg, Int32(KV * D), 0, out + b * seq * H * D + h * D, Int32(H * D))
             }
         }
+    }
+
+    /// Numerically stable softmax of one row in place; a row with every entry −∞ becomes zeros.
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for j in 0..<n { m = max(m, row[j]) }
+        guard m > -Float.infinity else {
+            for j in 0..<n { row[j] = 0 }
+            return
+        }
+        var sum: Float = 0
+        for j in 0..<n {
+            let e = expf(row[j] - m)
+            row[j] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for j in 0..<n { row[j] *= inv }
     }
 
     /// Decoder attention over a KV cache: q [S, H·D] for positions past..<past+S, causal.
@@ -226,30 +239,19 @@ enum RuntimeOps {
         let H = attrs.heads, D = attrs.headDim, KV = attrs.kvHeads
         let group = H / KV
         let total = past + queries
-        var scores = [Float](repeating: 0, count: total)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * total)
+        defer { scores.deallocate() }
         for h in 0..<H {
             let g = h / group
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(total), Int32(D),
+                        attrs.scale, q + h * D, Int32(H * D), cache.keys + g * D, Int32(KV * D), 0, scores, Int32(total))
             for i in 0..<queries {
-                let visible = past + i + 1
-                let qRow = q + (i * H + h) * D
-                var m = -Float.infinity
-                for j in 0..<visible {
-                    let kRow = cache.keys + (j * KV + g) * D
-                    var dot: Float = 0
-                    for d in 0..<D { dot += qRow[d] * kRow[d] }
-                    scores[j] = dot * attrs.scale
-                    m = max(m, scores[j])
-                }
-                var sum: Float = 0
-                for j in 0..<visible { let e = expf(scores[j] - m); scores[j] = e; sum += e }
-                let o = out + (i * H + h) * D
-                for d in 0..<D { o[d] = 0 }
-                for j in 0..<visible {
-                    let w = scores[j] / sum
-                    let vRow = cache.values + (j * KV + g) * D
-                    for d in 0..<D { o[d] += w * vRow[d] }
-                }
+                let row = scores + i * total
+                for j in (past + i + 1)..<max(total, past + i + 1) { row[j] = -Float.infinity }
+                softmaxRow(row, total)
             }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(D), Int32(total),
+                        1, scores, Int32(total), cache.values + g * D, Int32(KV * D), 0, out + h * D, Int32(H * D))
         }
     }
 

@@ -172,3 +172,48 @@ final class CLIExitCodeTests: XCTestCase {
         XCTAssertEqual(onCheckpoint.status, 64)
     }
 }
+
+final class LeanRunnerTests: XCTestCase {
+    func testLeanRunnerLinksNoFoundationAndMatchesIngotRun() throws {
+        guard let model = TestPaths.require(TestPaths.miniLMDir) else {
+            if TestPaths.isCI { XCTFail("MiniLM missing") }
+            throw XCTSkip("MiniLM not cached")
+        }
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let runner = dir.appendingPathComponent("ingot-run")
+        guard FileManager.default.isExecutableFile(atPath: runner.path) else { throw XCTSkip("ingot-run not built") }
+        let tmp = try TempDirectory.make("lean")
+        let artifact = tmp.appendingPathComponent("m.ingot").path
+        XCTAssertEqual(try runIngot(["build", model.path, "-o", artifact, "-q"]).status, 0)
+
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [runner.path]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let libraries = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        XCTAssertFalse(libraries.contains("Foundation"), libraries)
+        XCTAssertFalse(libraries.contains("libswiftCore"), "the Swift runtime is linked statically")
+
+        func run(_ exe: URL, _ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = exe
+            p.arguments = args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = Pipe()
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let lean = try run(runner, [artifact, "--text", "How do I deploy a model?"])
+        let full = try runIngot(["run", artifact, "--text", "How do I deploy a model?"])
+        XCTAssertEqual(lean.0, 0)
+        XCTAssertEqual(lean.1, full.stdout)
+        XCTAssertEqual(try run(runner, [artifact, "--bogus"]).0, 64)
+        XCTAssertEqual(try run(runner, ["/nonexistent.ingot", "--text", "x"]).0, 66)
+    }
+}
