@@ -5,6 +5,7 @@
 import CBLAS
 import IngotCore
 import IngotIR
+import IngotKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -22,15 +23,32 @@ enum RuntimeOps {
         }
     }
 
-    /// out[m, n] = a[m, k] · (transposeB ? b[n, k]ᵀ : b[k, n])
+    /// out[m, n] = a[m, k] · (transposeB ? b[n, k]ᵀ : b[k, n]), split over the pool: by rows
+    /// of `a` when there are enough, else by output columns (decode steps: one GEMV per slice).
     static func matmul(a: UnsafePointer<Float>, b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                        m: Int, n: Int, k: Int, transposeB: Bool) {
+        let pool = Threads.pool
         if m == 1 && transposeB {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(k), a, 1, 0, out, 1)
+            pool.parallelFor(n, minimumPerThread: 64) { cols in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(k), 1, b + cols.lowerBound * k, Int32(k),
+                            a, 1, 0, out + cols.lowerBound, 1)
+            }
             return
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, transposeB ? Int32(k) : Int32(n), 0, out, Int32(n))
+        if m >= 4 * pool.count {
+            pool.parallelFor(m, minimumPerThread: 4) { rows in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(rows.count), Int32(n), Int32(k), 1, a + rows.lowerBound * k, Int32(k),
+                            b, transposeB ? Int32(k) : Int32(n), 0, out + rows.lowerBound * n, Int32(n))
+            }
+            return
+        }
+        pool.parallelFor(n, minimumPerThread: 64) { cols in
+            let bSlice = transposeB ? b + cols.lowerBound * k : b + cols.lowerBound
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(cols.count), Int32(k), 1, a, Int32(k),
+                        bSlice, transposeB ? Int32(k) : Int32(n), 0, out + cols.lowerBound, Int32(n))
+        }
     }
 
     static func apply(_ kind: BinaryKind, _ x: Float, _ y: Float) -> Float {
@@ -100,13 +118,15 @@ enum RuntimeOps {
     }
 
     static func gelu(_ approx: GELUApproximation, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {
-        switch approx {
-        case .erf:
-            for i in 0..<count { out[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
-        case .tanh:
-            for i in 0..<count {
-                let v = x[i]
-                out[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        Threads.pool.parallelFor(count, minimumPerThread: 4096) { r in
+            switch approx {
+            case .erf:
+                for i in r { out[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+            case .tanh:
+                for i in r {
+                    let v = x[i]
+                    out[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+                }
             }
         }
     }
@@ -117,7 +137,8 @@ enum RuntimeOps {
 
     static func layerNorm(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                           out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, eps: Float) {
-        for r in 0..<rows {
+        Threads.pool.parallelFor(rows, minimumPerThread: 8) { range in
+          for r in range {
             let row = x + r * cols, o = out + r * cols
             var mean = 0.0
             for j in 0..<cols { mean += Double(row[j]) }
@@ -128,6 +149,7 @@ enum RuntimeOps {
             let inv = Float(1 / (variance + Double(eps)).squareRoot())
             let m = Float(mean)
             for j in 0..<cols { o[j] = (row[j] - m) * inv * gamma[j] + beta[j] }
+          }
         }
     }
 
@@ -191,10 +213,11 @@ enum RuntimeOps {
                           batch: Int, seq: Int, keySeq: Int, attrs: AttentionAttributes) {
         let H = attrs.heads, D = attrs.headDim, KV = attrs.kvHeads
         let group = H / KV
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: seq * keySeq)
-        defer { scores.deallocate() }
-        for b in 0..<batch {
-            for h in 0..<H {
+        Threads.pool.parallelFor(batch * H) { work in
+          let scores = UnsafeMutablePointer<Float>.allocate(capacity: seq * keySeq)
+          defer { scores.deallocate() }
+          for item in work {
+                let b = item / H, h = item % H
                 let g = h / group
                 let qh = q + b * seq * H * D + h * D
                 let kg = k + b * keySeq * KV * D + g * D
@@ -211,7 +234,7 @@ enum RuntimeOps {
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(seq), Int32(D), Int32(keySeq),
                             1, scores, Int32(keySeq), vg, Int32(KV * D), 0, out + b * seq * H * D + h * D, Int32(H * D))
-            }
+          }
         }
     }
 
@@ -239,9 +262,10 @@ enum RuntimeOps {
         let H = attrs.heads, D = attrs.headDim, KV = attrs.kvHeads
         let group = H / KV
         let total = past + queries
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * total)
-        defer { scores.deallocate() }
-        for h in 0..<H {
+        Threads.pool.parallelFor(H) { heads in
+          let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * total)
+          defer { scores.deallocate() }
+          for h in heads {
             let g = h / group
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(total), Int32(D),
                         attrs.scale, q + h * D, Int32(H * D), cache.keys + g * D, Int32(KV * D), 0, scores, Int32(total))
@@ -252,6 +276,7 @@ enum RuntimeOps {
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(D), Int32(total),
                         1, scores, Int32(total), cache.values + g * D, Int32(KV * D), 0, out + h * D, Int32(H * D))
+          }
         }
     }
 

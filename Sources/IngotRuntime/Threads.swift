@@ -4,6 +4,7 @@
 
 import CBLAS
 import CKernels
+import IngotKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -35,8 +36,16 @@ public enum Threads {
         return (q + p - 1) / p
     }
 
-    /// Sets the threads used by matrix multiplications.
+    /// The pool every kernel splits its work over; OpenBLAS itself runs single-threaded
+    /// inside it (its own threads spin-wait and oversubscribe small GEMMs on 2 cores).
+    nonisolated(unsafe) public private(set) static var pool: ThreadPool = {
+        openblas_set_num_threads(1)
+        return ThreadPool(count: availableCPUCount())
+    }()
+
+    /// Sets the number of compute threads (the caller included).
     public static func setComputeThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
+        openblas_set_num_threads(1)
+        if pool.count != max(1, n) { pool = ThreadPool(count: max(1, n)) }
     }
 }

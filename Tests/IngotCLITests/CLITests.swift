@@ -38,7 +38,7 @@ final class CLIHelpTests: XCTestCase {
     func testTopLevelHelp() throws {
         let r = try runIngot(["--help"])
         XCTAssertEqual(r.status, 0)
-        XCTAssertEqual(r.stdout, """
+        assertSameLines(r.stdout, """
             OVERVIEW: Compile, optimize and run transformer checkpoints.
 
             Exit codes: 0 success; 64 bad usage or options; 65 malformed or corrupt input
@@ -55,9 +55,15 @@ final class CLIHelpTests: XCTestCase {
               build                   Convert a checkpoint into a .ingot artifact.
               inspect                 Describe a checkpoint (.gguf, .safetensors, model
                                       folder) or a .ingot artifact.
+              run                     Run an artifact: embed text (encoders) or generate
+                                      text (language models).
+              tokenize                Print the token ids of text with an artifact's
+                                      tokenizer (JSONL {"id", "input_ids"}).
+              perplexity              Measure perplexity on a text file.
+              bench                   Benchmark an artifact: latency percentiles,
+                                      throughput, load time, peak memory.
 
               See 'ingot help <subcommand>' for detailed help.
-
             """)
     }
 

@@ -1,1 +1,0 @@
-// IngotKernels: module placeholder until its first real file lands.

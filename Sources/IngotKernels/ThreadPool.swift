@@ -1,0 +1,98 @@
+// ThreadPool: persistent pthread workers that run one data-parallel task at a time; the
+// calling thread takes part as participant 0. It does not queue
+// work or nest: a task must not call run() on the same pool.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class ThreadPool: @unchecked Sendable {
+    /// Participants, the caller included.
+    public let count: Int
+    private var threads: [pthread_t] = []
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var done = pthread_cond_t()
+    private var generation: UInt64 = 0
+    private var pending = 0
+    private var stopping = false
+    private var task: ((Int) -> Void)?
+
+    public init(count: Int) {
+        self.count = max(1, count)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        pthread_cond_init(&done, nil)
+        for p in 1..<self.count {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: p))
+            var t = pthread_t()
+            pthread_create(&t, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop(start.index)
+                return nil
+            }, box.toOpaque())
+            threads.append(t)
+        }
+    }
+
+    deinit {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for t in threads { pthread_join(t, nil) }
+        pthread_cond_destroy(&wake)
+        pthread_cond_destroy(&done)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    private final class WorkerStart {
+        unowned let pool: ThreadPool
+        let index: Int
+        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+    }
+
+    private func workerLoop(_ index: Int) {
+        var seen: UInt64 = 0
+        while true {
+            pthread_mutex_lock(&mutex)
+            while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
+            if stopping { pthread_mutex_unlock(&mutex); return }
+            seen = generation
+            let body = task!
+            pthread_mutex_unlock(&mutex)
+            body(index)
+            pthread_mutex_lock(&mutex)
+            pending -= 1
+            if pending == 0 { pthread_cond_signal(&done) }
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+
+    /// Calls body(p) for every participant p in 0..<count concurrently and waits for all.
+    public func run(_ body: @escaping (Int) -> Void) {
+        guard count > 1 else { body(0); return }
+        pthread_mutex_lock(&mutex)
+        task = body
+        pending = count - 1
+        generation &+= 1
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        body(0)
+        pthread_mutex_lock(&mutex)
+        while pending > 0 { pthread_cond_wait(&done, &mutex) }
+        task = nil
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Splits 0..<n into `count` contiguous ranges and runs body(range) on each in parallel.
+    public func parallelFor(_ n: Int, minimumPerThread: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
+        let parts = min(count, max(1, n / max(minimumPerThread, 1)))
+        guard parts > 1 else { if n > 0 { body(0..<n) }; return }
+        run { p in
+            guard p < parts else { return }
+            let lo = p * n / parts, hi = (p + 1) * n / parts
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
