@@ -64,6 +64,8 @@ final class CLIHelpTests: XCTestCase {
                                       throughput, load time, peak memory.
 
               See 'ingot help <subcommand>' for detailed help.
+
+
             """)
     }
 
