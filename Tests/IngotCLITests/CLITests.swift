@@ -65,7 +65,6 @@ final class CLIHelpTests: XCTestCase {
 
               See 'ingot help <subcommand>' for detailed help.
 
-
             """)
     }
 
