@@ -1,6 +1,7 @@
 // ThreadPool: persistent pthread workers that run one data-parallel task at a time; the
-// calling thread takes part as participant 0. It does not queue
-// work or nest: a task must not call run() on the same pool.
+// calling thread takes part as participant 0. One task at a time: a caller that finds the
+// pool busy (another session on another thread, or a nested call) runs every participant's
+// share itself, so concurrent use is safe, only not parallel.
 
 #if canImport(Glibc)
 import Glibc
@@ -17,12 +18,14 @@ public final class ThreadPool: @unchecked Sendable {
     private var pending = 0
     private var stopping = false
     private var task: ((Int) -> Void)?
+    private var busy = pthread_mutex_t()
 
     public init(count: Int) {
         self.count = max(1, count)
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         pthread_cond_init(&done, nil)
+        pthread_mutex_init(&busy, nil)
         for p in 1..<self.count {
             let box = Unmanaged.passRetained(WorkerStart(pool: self, index: p))
             var t = pthread_t()
@@ -44,6 +47,7 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_cond_destroy(&wake)
         pthread_cond_destroy(&done)
         pthread_mutex_destroy(&mutex)
+        pthread_mutex_destroy(&busy)
     }
 
     private final class WorkerStart {
@@ -72,6 +76,11 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls body(p) for every participant p in 0..<count concurrently and waits for all.
     public func run(_ body: @escaping (Int) -> Void) {
         guard count > 1 else { body(0); return }
+        guard pthread_mutex_trylock(&busy) == 0 else {
+            for p in 0..<count { body(p) }
+            return
+        }
+        defer { pthread_mutex_unlock(&busy) }
         pthread_mutex_lock(&mutex)
         task = body
         pending = count - 1
