@@ -109,6 +109,26 @@ public final class LanguageModel {
     }
 }
 
+extension LanguageModel {
+    /// Generated ids as an async stream; cancelling the consumer stops generation.
+    public func tokens(prompt: [Int32], options: GenerationOptions) -> AsyncThrowingStream<Int32, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task.detached { [self] in
+                do {
+                    _ = try self.generate(prompt: prompt, options: options) { id in
+                        continuation.yield(id)
+                        return !Task.isCancelled
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
 /// log softmax(logits[row])[index], computed in Float64.
 func logSoftmax(_ logits: [Float], row: Int, width: Int, at index: Int) -> Double {
     let base = row * width

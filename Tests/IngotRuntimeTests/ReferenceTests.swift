@@ -91,6 +91,20 @@ final class SmolLM2ReferenceTests: XCTestCase {
         }
     }
 
+    func testAsyncTokenStreamEqualsGenerate() async throws {
+        let lm = try LanguageModel(model: try Model(path: try BuiltArtifacts.smolLM2()))
+        var options = GenerationOptions()
+        options.maxTokens = 6
+        options.temperature = 0.8
+        options.topK = 40
+        options.seed = 7
+        let prompt: [Int32] = [19815, 1789, 4604, 553]
+        var streamed: [Int32] = []
+        for try await id in lm.tokens(prompt: prompt, options: options) { streamed.append(id) }
+        XCTAssertEqual(streamed.count, 6)
+        XCTAssertEqual(streamed, try lm.generate(prompt: prompt, options: options), "same seed, same tokens")
+    }
+
     func testPerplexityMatchesReferenceProtocol() throws {
         let lm = try LanguageModel(model: try Model(path: try BuiltArtifacts.smolLM2()))
         let tokens = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/dev/tokens.json"))))
