@@ -236,6 +236,12 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
 
     public func bytes(_ name: String) throws -> UnsafeRawBufferPointer { try shard(for: name).bytes(name) }
 
+    /// Drops the mapped pages of a tensor that has been consumed (see MappedFile.dropPages).
+    public func dropPages(_ name: String) {
+        guard let s = try? shard(for: name), let t = s.tensor(named: name) else { return }
+        s.file.dropPages(t.byteRange)
+    }
+
     /// The stored bytes, zero-copy (kept alive by the mapping).
     public func buffer(_ name: String) throws -> TensorBuffer {
         let s = try shard(for: name)

@@ -58,6 +58,7 @@ public enum ArtifactBuilder {
                                      "loaded \(buffer.byteCount) bytes from \(source.origin), expected \(expected)")
                 }
                 try buffer.withBytes { try writer.addTensor(name: value.name, dtype: value.type.dtype, shape: shape, bytes: $0) }
+                source.release()
             }
             progress?(constants.count, constants.count, "sections")
             try writer.addSection(.graph, payload: GraphCodec.encode(model.graph), required: true)
@@ -94,9 +95,12 @@ public enum Provenance {
     public static func make(model: ImportedModel) throws -> JSONValue {
         var sources: [JSONValue] = []
         for path in model.sourceFiles {
-            let file = try MappedFile(path: path)
             var hasher = SHA256()
-            hasher.update(bufferPointer: file.bytes)
+            var size = 0
+            try forEachChunk(ofFile: path) { chunk in
+                hasher.update(bufferPointer: chunk)
+                size += chunk.count
+            }
             let digest = hasher.finalize()
             let hex = digest.map { byte in
                 let s = String(byte, radix: 16)
@@ -104,7 +108,7 @@ public enum Provenance {
             }.joined()
             sources.append(.object([
                 ("file", .string(basename(path))),
-                ("bytes", .number(Double(file.count))),
+                ("bytes", .number(Double(size))),
                 ("sha256", .string(hex)),
             ]))
         }

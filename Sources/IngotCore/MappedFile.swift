@@ -56,6 +56,37 @@ public final class MappedFile: @unchecked Sendable {
     }
 }
 
+extension MappedFile {
+    /// Lets the kernel drop the pages of `range` from this process (they are re-read from the
+    /// file if touched again); keeps resident memory low while streaming through a large file.
+    public func dropPages(_ range: Range<Int>) {
+        guard let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress), !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
+    }
+}
+
+/// Reads a file sequentially in fixed-size chunks (no mapping), for hashing large files
+/// without holding them in memory.
+public func forEachChunk(ofFile path: String, chunkSize: Int = 4 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw IngotError(.io, file: path, "cannot open: \(systemErrorMessage(errno))") }
+    defer { close(fd) }
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 64)
+    defer { buffer.deallocate() }
+    while true {
+        let n = read(fd, buffer, chunkSize)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw IngotError(.io, file: path, "read failed: \(systemErrorMessage(errno))")
+        }
+        if n == 0 { return }
+        try body(UnsafeRawBufferPointer(start: buffer, count: n))
+    }
+}
+
 public func systemErrorMessage(_ code: Int32) -> String {
     if let s = strerror(code) { return String(cString: s) }
     return "errno \(code)"

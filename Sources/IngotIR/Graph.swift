@@ -48,10 +48,13 @@ public final class ConstantSource: @unchecked Sendable {
     /// Human-readable origin, e.g. "model.safetensors:encoder.layer.0.output.dense.weight (f32)".
     public let origin: String
     private let loader: () throws -> TensorBuffer
+    private let releaser: () -> Void
 
-    public init(origin: String, loader: @escaping () throws -> TensorBuffer) {
+    /// `release` is called once the bytes have been consumed, e.g. to drop mapped pages.
+    public init(origin: String, loader: @escaping () throws -> TensorBuffer, release: @escaping () -> Void = {}) {
         self.origin = origin
         self.loader = loader
+        self.releaser = release
     }
 
     public convenience init(origin: String, buffer: TensorBuffer) {
@@ -60,6 +63,9 @@ public final class ConstantSource: @unchecked Sendable {
 
     /// Materialises the bytes (dtype and shape of the constant's value, row-major).
     public func load() throws -> TensorBuffer { try loader() }
+
+    /// Tells the source its bytes are no longer needed.
+    public func release() { releaser() }
 }
 
 public struct Constant: Sendable {

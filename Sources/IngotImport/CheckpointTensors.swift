@@ -34,7 +34,8 @@ public final class SafetensorsTensors: CheckpointTensors {
         let checkpoint = self.checkpoint
         let type = checkpoint.tensor(named: name).map { $0.dtype.description } ?? "?"
         let file = checkpoint.tensor(named: name).map { $0.shardPath.split(separator: "/").last.map(String.init) ?? $0.shardPath } ?? "?"
-        return ConstantSource(origin: "\(file):\(name) (\(type))") { try checkpoint.floats(name) }
+        return ConstantSource(origin: "\(file):\(name) (\(type))", loader: { try checkpoint.floats(name) },
+                              release: { checkpoint.dropPages(name) })
     }
 }
 
@@ -61,9 +62,11 @@ public final class GGUFTensors: CheckpointTensors {
         let file = self.file
         let info = byName[name]
         let base = file.path.split(separator: "/").last.map(String.init) ?? file.path
-        return ConstantSource(origin: "\(base):\(name) (\(info?.type.name ?? "?"))") {
+        return ConstantSource(origin: "\(base):\(name) (\(info?.type.name ?? "?"))", loader: {
             guard let info else { throw IngotError(.format, file: file.path, location: "tensor '\(name)'", "not in the file") }
             return try file.dequantize(info)
-        }
+        }, release: {
+            if let info { file.file.dropPages(info.offset..<(info.offset + info.byteCount)) }
+        })
     }
 }
