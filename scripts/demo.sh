@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
-swift build -c release --product ingot 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v '^\[' || true
+swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v '^\[' || true
 ingot="$(swift build -c release --show-bin-path)/ingot"
 models=.cache/models
 mkdir -p out
@@ -21,3 +21,12 @@ echo "== ingot inspect --graph (first lines)"
 echo "== ingot build SmolLM2 (GGUF Q4_1, dequantized to float32)"
 "$ingot" build "$models/SmolLM2-135M-Instruct.Q4_1.gguf" -o out/smollm2.ingot --verbose
 "$ingot" inspect out/smollm2.ingot | head -n 12
+echo "== ingot run: an embedding (first values) and a chat answer"
+"$ingot" run out/minilm.ingot --text "How do I deploy a model?" | cut -c1-120
+"$ingot" run out/smollm2.ingot --prompt "What is the capital of France?" --chat --max-tokens 32
+echo "== ingot perplexity on the reference dev text (PyTorch: 16.5797)"
+if [ -f ../shared/reference/smollm2/dev/text.txt ]; then
+  "$ingot" perplexity out/smollm2.ingot --text-file ../shared/reference/smollm2/dev/text.txt --window 256
+fi
+echo "== ingot bench"
+"$ingot" bench out/minilm.ingot --seq 128 --threads 2
