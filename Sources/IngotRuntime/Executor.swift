@@ -4,6 +4,7 @@
 
 import IngotCore
 import IngotIR
+import IngotKernels
 
 struct ExecutionContext {
     var arena: UnsafeMutableRawPointer
@@ -51,31 +52,34 @@ enum Executor {
             let k = ins[0].shape.last!
             let m = ins[0].elementCount / max(k, 1)
             let nOut = out.shape.last!
-            RuntimeOps.matmul(a: f32(p[0]), b: f32(p[1]), out: f32(o), m: m, n: nOut, k: k, transposeB: transposeB)
+            Kernels.matmul(f32(p[0]), f32(p[1]), f32(o), m: m, n: nOut, k: k, transposeB: transposeB, pool: Threads.pool)
 
         case .binary(let kind):
             RuntimeOps.binary(kind, a: f32(p[0]), aShape: ins[0].shape, b: f32(p[1]), bShape: ins[1].shape,
                               out: f32(o), outShape: out.shape)
 
         case .gelu(let approx):
-            RuntimeOps.gelu(approx, x: f32(p[0]), out: f32(o), count: out.elementCount)
+            switch approx {
+            case .erf: Kernels.geluErf(f32(p[0]), f32(o), count: out.elementCount, pool: Threads.pool)
+            case .tanh: Kernels.geluTanh(f32(p[0]), f32(o), count: out.elementCount, pool: Threads.pool)
+            }
 
         case .silu:
-            RuntimeOps.silu(x: f32(p[0]), out: f32(o), count: out.elementCount)
+            Kernels.silu(f32(p[0]), f32(o), count: out.elementCount, pool: Threads.pool)
 
         case .layerNorm(let eps):
             let h = out.shape.last!
-            RuntimeOps.layerNorm(x: f32(p[0]), gamma: f32(p[1]), beta: f32(p[2]), out: f32(o),
-                                 rows: out.elementCount / h, cols: h, eps: eps)
+            Kernels.layerNorm(f32(p[0]), gamma: f32(p[1]), beta: f32(p[2]), f32(o),
+                              rows: out.elementCount / h, cols: h, eps: eps, pool: Threads.pool)
 
         case .rmsNorm(let eps):
             let h = out.shape.last!
-            RuntimeOps.rmsNorm(x: f32(p[0]), weight: f32(p[1]), out: f32(o), rows: out.elementCount / h, cols: h, eps: eps)
+            Kernels.rmsNorm(f32(p[0]), weight: f32(p[1]), f32(o), rows: out.elementCount / h, cols: h, eps: eps, pool: Threads.pool)
 
         case .rope(let theta, let heads, let headDim, let style):
             let tokens = out.elementCount / (heads * headDim)
-            RuntimeOps.rope(x: f32(p[0]), positions: i32(p[1]), out: f32(o), tokens: tokens, heads: heads,
-                            headDim: headDim, theta: theta, style: style)
+            Kernels.rope(f32(p[0]), positions: i32(p[1]), f32(o), tokens: tokens, heads: heads,
+                         headDim: headDim, theta: theta, interleaved: style == .interleaved)
 
         case .softmax(let axis):
             let rank = out.shape.count
@@ -94,11 +98,15 @@ enum Executor {
                     throw IngotError(.internal, location: "attention node \(n)", "no KV cache allocated")
                 }
                 try cache.append(k: f32(p[1]), v: f32(p[2]), count: seq, at: ctx.pastLength)
-                RuntimeOps.cachedAttention(q: f32(p[0]), cache: cache, out: f32(o), queries: seq,
-                                           past: ctx.pastLength, attrs: attrs)
+                Kernels.attention(q: f32(p[0]), k: cache.keys, v: cache.values, keyMask: nil, out: f32(o),
+                                  batch: 1, seq: seq, keySeq: ctx.pastLength + seq, heads: attrs.heads, kvHeads: attrs.kvHeads,
+                                  headDim: attrs.headDim, scale: attrs.scale, causal: true, queryOffset: ctx.pastLength,
+                                  pool: Threads.pool)
             } else {
-                RuntimeOps.attention(q: f32(p[0]), k: f32(p[1]), v: f32(p[2]), mask: mask, out: f32(o),
-                                     batch: batch, seq: seq, keySeq: keySeq, attrs: attrs)
+                Kernels.attention(q: f32(p[0]), k: f32(p[1]), v: f32(p[2]), keyMask: mask, out: f32(o),
+                                  batch: batch, seq: seq, keySeq: keySeq, heads: attrs.heads, kvHeads: attrs.kvHeads,
+                                  headDim: attrs.headDim, scale: attrs.scale, causal: attrs.causal, queryOffset: 0,
+                                  pool: Threads.pool)
             }
 
         case .reshape:
@@ -118,7 +126,7 @@ enum Executor {
 
         case .meanPool:
             let (b, s, h) = (ins[0].shape[0], ins[0].shape[1], ins[0].shape[2])
-            RuntimeOps.meanPool(x: f32(p[0]), mask: i32(p[1]), out: f32(o), batch: b, seq: s, hidden: h)
+            Kernels.meanPool(f32(p[0]), mask: i32(p[1]), f32(o), batch: b, seq: s, hidden: h)
 
         case .l2Normalize(let axis, let eps):
             let rank = out.shape.count
@@ -126,7 +134,7 @@ enum Executor {
                 throw IngotError(.unsupported, location: "l2_normalize", "axis \(axis): only the last axis is supported")
             }
             let h = out.shape.last!
-            RuntimeOps.l2Normalize(x: f32(p[0]), out: f32(o), rows: out.elementCount / h, cols: h, eps: eps)
+            Kernels.l2Normalize(f32(p[0]), f32(o), rows: out.elementCount / h, cols: h, eps: eps)
 
         case .cast(let to):
             try RuntimeOps.cast(x: p[0], from: ins[0].dtype, out: o, to: to, count: out.elementCount)

@@ -1,0 +1,223 @@
+// Kernels: the fast float32 kernels the runtime executes, row-major on raw pointers, split
+// over a ThreadPool where the work is large enough. Each has a plain twin in
+// ReferenceKernels.swift that tests compare it with. Shapes are trusted (callers validate).
+
+import CBLAS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Kernels {
+    /// out[m, n] = a[m, k] · (transposeB ? b[n, k]ᵀ : b[k, n]); single-threaded BLAS calls split over
+    /// the pool by rows of `a`, or by output columns when m is small (decode: one GEMV per slice).
+    public static func matmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                              m: Int, n: Int, k: Int, transposeB: Bool, pool: ThreadPool) {
+        if m == 1 && transposeB {
+            pool.parallelFor(n, minimumPerThread: 64) { cols in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(k), 1, b + cols.lowerBound * k, Int32(k),
+                            a, 1, 0, out + cols.lowerBound, 1)
+            }
+            return
+        }
+        if m >= 4 * pool.count {
+            pool.parallelFor(m, minimumPerThread: 4) { rows in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(rows.count), Int32(n), Int32(k), 1, a + rows.lowerBound * k, Int32(k),
+                            b, transposeB ? Int32(k) : Int32(n), 0, out + rows.lowerBound * n, Int32(n))
+            }
+            return
+        }
+        pool.parallelFor(n, minimumPerThread: 64) { cols in
+            let bSlice = transposeB ? b + cols.lowerBound * k : b + cols.lowerBound
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(cols.count), Int32(k), 1, a, Int32(k),
+                        bSlice, transposeB ? Int32(k) : Int32(n), 0, out + cols.lowerBound, Int32(n))
+        }
+    }
+
+    /// erf(x) as x·P(x²)/Q(x²) on x clamped to [−4, 4] (a rational fit; |error| < 1e-6 vs erf,
+    /// checked in tests); no calls, so loops over it vectorize.
+    @inline(__always)
+    public static func fastErf(_ x: Float) -> Float {
+        let c = min(max(x, -4), 4)
+        let x2 = c * c
+        var p: Float = -2.72614225801306e-10
+        p = p * x2 + 2.77068142495902e-08
+        p = p * x2 - 2.10102402082508e-06
+        p = p * x2 - 5.69250639462346e-05
+        p = p * x2 - 7.34990630326855e-04
+        p = p * x2 - 2.95459980854025e-03
+        p = p * x2 - 1.60960333262415e-02
+        var q: Float = -1.45660718464996e-05
+        q = q * x2 - 2.13374055278905e-04
+        q = q * x2 - 1.68282697438203e-03
+        q = q * x2 - 7.37332916720468e-03
+        q = q * x2 - 1.42647390514189e-02
+        return c * p / q
+    }
+
+    /// out = 0.5·x·(1 + erf(x/√2)), n elements.
+    public static func geluErf(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int, pool: ThreadPool) {
+        pool.parallelFor(n, minimumPerThread: 4096) { r in
+            for i in r { out[i] = 0.5 * x[i] * (1 + fastErf(x[i] * 0.70710678118654752)) }
+        }
+    }
+
+    /// out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), n elements.
+    public static func geluTanh(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int, pool: ThreadPool) {
+        pool.parallelFor(n, minimumPerThread: 4096) { r in
+            for i in r {
+                let v = x[i]
+                out[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+            }
+        }
+    }
+
+    /// out = x·σ(x), n elements.
+    public static func silu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int, pool: ThreadPool) {
+        pool.parallelFor(n, minimumPerThread: 4096) { r in
+            for i in r { out[i] = x[i] / (1 + expf(-x[i])) }
+        }
+    }
+
+    /// LayerNorm over the last axis of x[rows, cols]: two passes in Float (mean, then variance of deviations).
+    public static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                 _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, eps: Float, pool: ThreadPool) {
+        pool.parallelFor(rows, minimumPerThread: 8) { range in
+            for r in range {
+                let row = x + r * cols, o = out + r * cols
+                var sum: Float = 0
+                for j in 0..<cols { sum += row[j] }
+                let mean = sum / Float(cols)
+                var sq: Float = 0
+                for j in 0..<cols { let d = row[j] - mean; sq += d * d }
+                let inv = 1 / (sq / Float(cols) + eps).squareRoot()
+                for j in 0..<cols { o[j] = (row[j] - mean) * inv * gamma[j] + beta[j] }
+            }
+        }
+    }
+
+    /// RMSNorm over the last axis of x[rows, cols].
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               rows: Int, cols: Int, eps: Float, pool: ThreadPool) {
+        pool.parallelFor(rows, minimumPerThread: 8) { range in
+            for r in range {
+                let row = x + r * cols, o = out + r * cols
+                var ss: Float = 0
+                for j in 0..<cols { ss += row[j] * row[j] }
+                let inv = 1 / (ss / Float(cols) + eps).squareRoot()
+                for j in 0..<cols { o[j] = row[j] * inv * weight[j] }
+            }
+        }
+    }
+
+    /// Stable softmax of one row in place; a row of all −∞ becomes zeros.
+    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for j in 0..<n { m = max(m, row[j]) }
+        guard m > -Float.infinity else {
+            for j in 0..<n { row[j] = 0 }
+            return
+        }
+        var sum: Float = 0
+        for j in 0..<n {
+            let e = expf(row[j] - m)
+            row[j] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for j in 0..<n { row[j] *= inv }
+    }
+
+    /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
+    /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
+    /// queries at positions offset..<offset+S against keys 0..<Sk; out [B, S, H·D].
+    /// Per (b, h): scores = scale·Q·Kᵀ (BLAS on strided views), masked softmax, P·V (BLAS).
+    public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                 keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
+                                 batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
+                                 scale: Float, causal: Bool, queryOffset: Int, pool: ThreadPool) {
+        let group = H / KV
+        pool.parallelFor(batch * H) { work in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: seq * keySeq)
+            let bias = UnsafeMutablePointer<Float>.allocate(capacity: keySeq)
+            defer { scores.deallocate(); bias.deallocate() }
+            var lastBatch = -1
+            for item in work {
+                let b = item / H, h = item % H, g = h / group
+                if b != lastBatch {
+                    for j in 0..<keySeq { bias[j] = keyMask.map { $0[b * keySeq + j] == 0 } ?? false ? -Float.infinity : 0 }
+                    lastBatch = b
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(seq), Int32(keySeq), Int32(D), scale,
+                            q + b * seq * H * D + h * D, Int32(H * D), k + b * keySeq * KV * D + g * D, Int32(KV * D),
+                            0, scores, Int32(keySeq))
+                for i in 0..<seq {
+                    let row = scores + i * keySeq
+                    let visible = causal ? min(keySeq, queryOffset + i + 1) : keySeq
+                    for j in 0..<visible { row[j] += bias[j] }
+                    for j in visible..<keySeq { row[j] = -Float.infinity }
+                    softmaxRow(row, keySeq)
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(seq), Int32(D), Int32(keySeq), 1,
+                            scores, Int32(keySeq), v + b * keySeq * KV * D + g * D, Int32(KV * D),
+                            0, out + b * seq * H * D + h * D, Int32(H * D))
+            }
+        }
+    }
+
+    /// Rotary embedding of x[tokens, heads·headDim] at `positions`; `interleaved` rotates pairs
+    /// (2i, 2i+1), otherwise (i, i + headDim/2). Angles are computed in Double.
+    public static func rope(_ x: UnsafePointer<Float>, positions: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<Float>,
+                            tokens: Int, heads: Int, headDim: Int, theta: Float, interleaved: Bool) {
+        let half = headDim / 2
+        var inv = [Double](repeating: 0, count: half)
+        for i in 0..<half { inv[i] = 1 / pow(Double(theta), Double(2 * i) / Double(headDim)) }
+        var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
+        for t in 0..<tokens {
+            let pos = Double(positions[t])
+            for i in 0..<half {
+                cosines[i] = Float(cos(pos * inv[i]))
+                sines[i] = Float(sin(pos * inv[i]))
+            }
+            for h in 0..<heads {
+                let base = (t * heads + h) * headDim
+                for i in 0..<half {
+                    let ia = interleaved ? base + 2 * i : base + i
+                    let ib = interleaved ? base + 2 * i + 1 : base + i + half
+                    let a = x[ia], b = x[ib]
+                    out[ia] = a * cosines[i] - b * sines[i]
+                    out[ib] = a * sines[i] + b * cosines[i]
+                }
+            }
+        }
+    }
+
+    /// out[b, :] = mean of x[b, s, :] over s with mask[b, s] ≠ 0.
+    public static func meanPool(_ x: UnsafePointer<Float>, mask: UnsafePointer<Int32>, _ out: UnsafeMutablePointer<Float>,
+                                batch: Int, seq: Int, hidden: Int) {
+        for b in 0..<batch {
+            let o = out + b * hidden
+            for d in 0..<hidden { o[d] = 0 }
+            var count: Float = 0
+            for s in 0..<seq where mask[b * seq + s] != 0 {
+                count += 1
+                let row = x + (b * seq + s) * hidden
+                for d in 0..<hidden { o[d] += row[d] }
+            }
+            let inv = 1 / max(count, 1e-9)
+            for d in 0..<hidden { o[d] *= inv }
+        }
+    }
+
+    /// Rows of x[rows, cols] divided by max(‖row‖₂, eps).
+    public static func l2Normalize(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int, eps: Float) {
+        for r in 0..<rows {
+            var ss: Float = 0
+            for j in 0..<cols { ss += x[r * cols + j] * x[r * cols + j] }
+            let inv = 1 / max(ss.squareRoot(), eps)
+            for j in 0..<cols { out[r * cols + j] = x[r * cols + j] * inv }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+// Every fast kernel against its reference twin on random inputs of odd sizes, tails that
+// are not a multiple of the SIMD width, all-zero rows and large magnitudes.
+import XCTest
+@testable import IngotKernels
+
+struct Rand {
+    var state: UInt64
+    mutating func next() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Double(state >> 11) / Double(1 << 53)) * 2 - 1
+    }
+    mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+
+final class KernelTwinTests: XCTestCase {
+    let pools = [ThreadPool(count: 1), ThreadPool(count: 2), ThreadPool(count: 3)]
+    var rng = Rand(state: 42)
+
+    func testMatmulBothLayoutsAllSplits() {
+        for pool in pools {
+            for (m, n, k) in [(1, 1, 1), (1, 67, 33), (3, 17, 5), (17, 129, 63), (65, 3, 7), (2, 300, 65)] {
+                for transposeB in [true, false] {
+                    let a = rng.array(m * k), b = rng.array(n * k)
+                    var fast = [Float](repeating: .nan, count: m * n), ref = fast
+                    Kernels.matmul(a, b, &fast, m: m, n: n, k: k, transposeB: transposeB, pool: pool)
+                    ReferenceKernels.matmul(a, b, &ref, m: m, n: n, k: k, transposeB: transposeB)
+                    XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5 * Float(k), "m \(m) n \(n) k \(k) tB \(transposeB) threads \(pool.count)")
+                }
+            }
+        }
+    }
+
+    func testFastErfAgainstLibm() {
+        var worst: Double = 0
+        var x: Float = -6
+        while x <= 6 {
+            worst = max(worst, abs(Double(Kernels.fastErf(x)) - erf(Double(x))))
+            x += 0.0007
+        }
+        XCTAssertLessThan(worst, 1e-6)
+    }
+
+    func testActivations() {
+        for pool in pools {
+            for n in [1, 7, 4097, 9000] {
+                var x = rng.array(n, scale: 6)
+                if n > 4 { x[0] = 0; x[1] = -30; x[2] = 30 }
+                var fast = [Float](repeating: .nan, count: n), ref = fast
+                Kernels.geluErf(x, &fast, count: n, pool: pool)
+                ReferenceKernels.geluErf(x, &ref, count: n)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 2e-5, "gelu erf n \(n)")
+                Kernels.geluTanh(x, &fast, count: n, pool: pool)
+                ReferenceKernels.geluTanh(x, &ref, count: n)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 2e-5, "gelu tanh n \(n)")
+                Kernels.silu(x, &fast, count: n, pool: pool)
+                ReferenceKernels.silu(x, &ref, count: n)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 2e-5, "silu n \(n)")
+            }
+        }
+    }
+
+    func testNorms() {
+        for pool in pools {
+            for (rows, cols) in [(1, 1), (3, 17), (129, 384), (9, 576)] {
+                var x = rng.array(rows * cols, scale: 3)
+                for j in 0..<cols { x[j] = 0 }   // an all-zero row
+                let g = rng.array(cols), b = rng.array(cols)
+                var fast = [Float](repeating: .nan, count: rows * cols), ref = fast
+                Kernels.layerNorm(x, gamma: g, beta: b, &fast, rows: rows, cols: cols, eps: 1e-12, pool: pool)
+                ReferenceKernels.layerNorm(x, gamma: g, beta: b, &ref, rows: rows, cols: cols, eps: 1e-12)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-4, "layer norm \(rows)×\(cols)")
+                Kernels.rmsNorm(x, weight: g, &fast, rows: rows, cols: cols, eps: 1e-5, pool: pool)
+                ReferenceKernels.rmsNorm(x, weight: g, &ref, rows: rows, cols: cols, eps: 1e-5)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-4, "rms norm \(rows)×\(cols)")
+            }
+        }
+    }
+
+    func testSoftmaxRowLargeMagnitudesAndAllMasked() {
+        for n in [1, 5, 130] {
+            var row = rng.array(n, scale: 1e4)
+            var ref = row
+            Kernels.softmaxRow(&row, n)
+            ReferenceKernels.softmaxRow(&ref, n)
+            XCTAssertLessThan(maxAbsDiff(row, ref), 1e-6)
+            XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+        }
+        var masked = [Float](repeating: -.infinity, count: 4)
+        Kernels.softmaxRow(&masked, 4)
+        XCTAssertEqual(masked, [0, 0, 0, 0])
+    }
+
+    func testAttentionPaddedCausalGroupedAndOffset() {
+        for pool in pools {
+            for (batch, seq, keySeq, heads, kv, d, causal, offset) in [(1, 1, 1, 1, 1, 2, false, 0), (2, 5, 5, 4, 4, 3, false, 0),
+                                                                       (1, 7, 7, 9, 3, 8, true, 0), (1, 1, 12, 9, 3, 8, true, 11),
+                                                                       (1, 3, 20, 6, 2, 5, true, 17), (3, 17, 17, 2, 1, 33, false, 0)] {
+                let q = rng.array(batch * seq * heads * d, scale: 2), k = rng.array(batch * keySeq * kv * d, scale: 2)
+                let v = rng.array(batch * keySeq * kv * d)
+                var mask = [Int32](repeating: 1, count: batch * keySeq)
+                if batch > 1 && !causal { for j in (keySeq / 2)..<keySeq { mask[keySeq + j] = 0 } }   // second row padded
+                var fast = [Float](repeating: .nan, count: q.count), ref = fast
+                Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &fast, batch: batch, seq: seq, keySeq: keySeq,
+                                  heads: heads, kvHeads: kv, headDim: d, scale: 0.3, causal: causal, queryOffset: offset, pool: pool)
+                ReferenceKernels.attention(q: q, k: k, v: v, keyMask: mask, out: &ref, batch: batch, seq: seq, keySeq: keySeq,
+                                           heads: heads, kvHeads: kv, headDim: d, scale: 0.3, causal: causal, queryOffset: offset)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5, "attention b\(batch) s\(seq) k\(keySeq) h\(heads)/\(kv) d\(d)")
+            }
+        }
+    }
+
+    func testRopeBothStylesAndAHandComputedCase() {
+        for interleaved in [true, false] {
+            let tokens = 5, heads = 3, d = 8
+            let x = rng.array(tokens * heads * d)
+            let pos: [Int32] = [0, 1, 7, 100, 8191]
+            var fast = [Float](repeating: .nan, count: x.count), ref = fast
+            Kernels.rope(x, positions: pos, &fast, tokens: tokens, heads: heads, headDim: d, theta: 100000, interleaved: interleaved)
+            ReferenceKernels.rope(x, positions: pos, &ref, tokens: tokens, heads: heads, headDim: d, theta: 100000, interleaved: interleaved)
+            XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5)
+        }
+        // headDim 2, position 1, θ irrelevant for i = 0: (1, 0) rotates by 1 radian.
+        var out: [Float] = [0, 0]
+        Kernels.rope([1, 0], positions: [1], &out, tokens: 1, heads: 1, headDim: 2, theta: 10000, interleaved: true)
+        XCTAssertEqual(out[0], Float(cos(1.0)), accuracy: 1e-6)
+        XCTAssertEqual(out[1], Float(sin(1.0)), accuracy: 1e-6)
+    }
+}
