@@ -1,7 +1,8 @@
 // ThreadPool: persistent pthread workers that run one data-parallel task at a time; the
 // calling thread takes part as participant 0. One task at a time: a caller that finds the
 // pool busy (another session on another thread, or a nested call) runs every participant's
-// share itself, so concurrent use is safe, only not parallel.
+// share itself, so concurrent use is safe, only not parallel. Workers hold the shared
+// state, not the pool, so dropping the pool stops and joins them.
 
 #if canImport(Glibc)
 import Glibc
@@ -10,28 +11,67 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     /// Participants, the caller included.
     public let count: Int
+    private let state: State
     private var threads: [pthread_t] = []
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
-    private var done = pthread_cond_t()
-    private var generation: UInt64 = 0
-    private var pending = 0
-    private var stopping = false
-    private var task: ((Int) -> Void)?
-    private var busy = pthread_mutex_t()
+
+    /// Everything the workers touch.
+    final class State: @unchecked Sendable {
+        var mutex = pthread_mutex_t()
+        var wake = pthread_cond_t()
+        var done = pthread_cond_t()
+        var busy = pthread_mutex_t()
+        var generation: UInt64 = 0
+        var pending = 0
+        var stopping = false
+        var task: ((Int) -> Void)?
+
+        init() {
+            pthread_mutex_init(&mutex, nil)
+            pthread_cond_init(&wake, nil)
+            pthread_cond_init(&done, nil)
+            pthread_mutex_init(&busy, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(&wake)
+            pthread_cond_destroy(&done)
+            pthread_mutex_destroy(&mutex)
+            pthread_mutex_destroy(&busy)
+        }
+
+        func workerLoop(_ index: Int) {
+            var seen: UInt64 = 0
+            while true {
+                pthread_mutex_lock(&mutex)
+                while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
+                if stopping { pthread_mutex_unlock(&mutex); return }
+                seen = generation
+                let body = task!
+                pthread_mutex_unlock(&mutex)
+                body(index)
+                pthread_mutex_lock(&mutex)
+                pending -= 1
+                if pending == 0 { pthread_cond_signal(&done) }
+                pthread_mutex_unlock(&mutex)
+            }
+        }
+    }
+
+    private final class WorkerStart {
+        let state: State
+        let index: Int
+        init(state: State, index: Int) { self.state = state; self.index = index }
+    }
 
     public init(count: Int) {
         self.count = max(1, count)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
-        pthread_cond_init(&done, nil)
-        pthread_mutex_init(&busy, nil)
+        state = State()
         for p in 1..<self.count {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: p))
+            let box = Unmanaged.passRetained(WorkerStart(state: state, index: p))
             var t = pthread_t()
             pthread_create(&t, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(start.index)
+                start.state.workerLoop(start.index)
                 return nil
             }, box.toOpaque())
             threads.append(t)
@@ -39,62 +79,36 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(&state.mutex)
+        state.stopping = true
+        pthread_cond_broadcast(&state.wake)
+        pthread_mutex_unlock(&state.mutex)
         for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(&wake)
-        pthread_cond_destroy(&done)
-        pthread_mutex_destroy(&mutex)
-        pthread_mutex_destroy(&busy)
-    }
-
-    private final class WorkerStart {
-        unowned let pool: ThreadPool
-        let index: Int
-        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
-    }
-
-    private func workerLoop(_ index: Int) {
-        var seen: UInt64 = 0
-        while true {
-            pthread_mutex_lock(&mutex)
-            while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
-            if stopping { pthread_mutex_unlock(&mutex); return }
-            seen = generation
-            let body = task!
-            pthread_mutex_unlock(&mutex)
-            body(index)
-            pthread_mutex_lock(&mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(&done) }
-            pthread_mutex_unlock(&mutex)
-        }
     }
 
     /// Calls body(p) for every participant p in 0..<count concurrently and waits for all.
     public func run(_ body: @escaping (Int) -> Void) {
         guard count > 1 else { body(0); return }
-        guard pthread_mutex_trylock(&busy) == 0 else {
+        guard pthread_mutex_trylock(&state.busy) == 0 else {
             for p in 0..<count { body(p) }
             return
         }
-        defer { pthread_mutex_unlock(&busy) }
-        pthread_mutex_lock(&mutex)
-        task = body
-        pending = count - 1
-        generation &+= 1
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        defer { pthread_mutex_unlock(&state.busy) }
+        pthread_mutex_lock(&state.mutex)
+        state.task = body
+        state.pending = count - 1
+        state.generation &+= 1
+        pthread_cond_broadcast(&state.wake)
+        pthread_mutex_unlock(&state.mutex)
         body(0)
-        pthread_mutex_lock(&mutex)
-        while pending > 0 { pthread_cond_wait(&done, &mutex) }
-        task = nil
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(&state.mutex)
+        while state.pending > 0 { pthread_cond_wait(&state.done, &state.mutex) }
+        state.task = nil
+        pthread_mutex_unlock(&state.mutex)
     }
 
-    /// Splits 0..<n into `count` contiguous ranges and runs body(range) on each in parallel.
+    /// Splits 0..<n into at most `count` contiguous ranges of at least `minimumPerThread`
+    /// items and runs body(range) on each in parallel.
     public func parallelFor(_ n: Int, minimumPerThread: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
         let parts = min(count, max(1, n / max(minimumPerThread, 1)))
         guard parts > 1 else { if n > 0 { body(0..<n) }; return }

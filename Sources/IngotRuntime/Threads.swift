@@ -38,14 +38,25 @@ public enum Threads {
 
     /// The pool every kernel splits its work over; OpenBLAS itself runs single-threaded
     /// inside it (its own threads spin-wait and oversubscribe small GEMMs on 2 cores).
-    nonisolated(unsafe) public private(set) static var pool: ThreadPool = {
-        openblas_set_num_threads(1)
-        return ThreadPool(count: availableCPUCount())
-    }()
+    /// Created on first use with availableCPUCount() threads unless setComputeThreads came first.
+    public static var pool: ThreadPool {
+        lock.withLock {
+            if let p = current { return p }
+            openblas_set_num_threads(1)
+            let p = ThreadPool(count: availableCPUCount())
+            current = p
+            return p
+        }
+    }
 
-    /// Sets the number of compute threads (the caller included).
+    nonisolated(unsafe) private static var current: ThreadPool?
+    private static let lock = SpinLock()
+
+    /// Sets the number of compute threads (the caller included). Call before running models.
     public static func setComputeThreads(_ n: Int) {
-        openblas_set_num_threads(1)
-        if pool.count != max(1, n) { pool = ThreadPool(count: max(1, n)) }
+        lock.withLock {
+            openblas_set_num_threads(1)
+            if current?.count != max(1, n) { current = ThreadPool(count: max(1, n)) }
+        }
     }
 }

@@ -58,4 +58,11 @@ final class ThreadPoolTests: XCTestCase {
         a.deallocate()
         b.deallocate()
     }
+
+    func testPoolsCreatedAndDroppedAtOnceShutDownCleanly() {
+        for n in 1...20 {
+            let pool = ThreadPool(count: 1 + n % 3)
+            if n % 2 == 0 { pool.parallelFor(10) { _ in } }
+        }
+    }
 }
