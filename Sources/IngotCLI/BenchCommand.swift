@@ -24,8 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Decode steps to time after the prefill (language models).")
     var decode = 64
 
-    @Option(help: "Compute threads (default: the CPUs this process may use).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(help: "Untimed runs first.")
     var warmup = 3
@@ -42,11 +41,10 @@ struct BenchCommand: ParsableCommand {
         guard seq >= 2, batch >= 1, runs >= 1, warmup >= 0, decode >= 0 else {
             throw ValidationError("--seq must be ≥ 2, --batch and --runs ≥ 1, --warmup and --decode ≥ 0")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        let threadCount = threads ?? Threads.availableCPUCount()
+        let threadCount = threadOptions.threads ?? Threads.availableCPUCount()
         Threads.setComputeThreads(threadCount)
         try reportingErrors {
             let t0 = monotonicSeconds()

@@ -28,6 +28,16 @@ struct GlobalOptions: ParsableArguments {
     var verbose = false
 }
 
+/// `--threads`, for commands that run models.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Compute threads (default: the CPUs this process may use).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+}
+
 public enum ExitCodes {
     public static func code(for kind: IngotError.Kind) -> Int32 {
         switch kind {

@@ -24,8 +24,7 @@ struct PerplexityCommand: ParsableCommand {
     @Flag(help: "Print JSON {\"ppl\", \"nll\", \"tokens\", \"scored\", \"windows\"}.")
     var json = false
 
-    @Option(help: "Compute threads (default: the CPUs this process may use).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @OptionGroup var global: GlobalOptions
 
@@ -34,7 +33,7 @@ struct PerplexityCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.setComputeThreads(threads ?? Threads.availableCPUCount())
+        Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         try reportingErrors {
             let model = try Model(path: artifact)
             let lm = try LanguageModel(model: model)

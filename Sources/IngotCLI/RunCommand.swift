@@ -53,13 +53,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Keep generating after the end-of-sequence token.")
     var ignoreEOS = false
 
-    @Option(help: "Compute threads (default: the CPUs this process may use).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
@@ -70,7 +68,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.setComputeThreads(threads ?? Threads.availableCPUCount())
+        Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         try reportingErrors {
             let model = try Model(path: artifact)
             if let prompt {

@@ -71,17 +71,22 @@ enum RuntimeOps {
             var ia = 0, ib = 0
             for d in 0..<rank { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
             out[i] = apply(kind, a[ia], b[ib])
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < outShape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            advance(&index, within: outShape)
         }
     }
 
     /// True when `s` (after dropping leading 1s) equals the trailing dimensions of `full`.
+    /// Next multi-index in row-major order within `shape`.
+    @inline(__always) static func advance(_ index: inout [Int], within shape: [Int]) {
+        var d = shape.count - 1
+        while d >= 0 {
+            index[d] += 1
+            if index[d] < shape[d] { return }
+            index[d] = 0
+            d -= 1
+        }
+    }
+
     static func isTrailing(_ s: [Int], of full: [Int]) -> Bool {
         let trimmed = Array(s.drop { $0 == 1 })
         guard trimmed.count <= full.count else { return false }
@@ -115,13 +120,7 @@ enum RuntimeOps {
             var src = 0
             for d in 0..<rank { src += index[d] * inStrides[perm[d]] }
             (out + i * elementSize).copyMemory(from: x + src * elementSize, byteCount: elementSize)
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < outShape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            advance(&index, within: outShape)
         }
     }
 

@@ -2,6 +2,7 @@
 // Tests that need a real model or ../shared fail loudly in CI (CI=true) and skip elsewhere.
 
 import Foundation
+import XCTest
 
 public enum TestPaths {
     /// The package root (the folder holding Package.swift), found from this source file.
@@ -39,4 +40,19 @@ public enum TestPaths {
     public static func require(_ url: URL) -> URL? {
         FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
+}
+
+/// The path of a cached model; skips the test when absent, fails it in CI.
+public func requireModel(_ url: URL, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+    if let found = TestPaths.require(url) { return found }
+    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it", file: file, line: line) }
+    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
+}
+
+/// A file of ../shared/reference; skips the test when absent, fails it in CI.
+public func requireReference(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+    let url = TestPaths.reference.appendingPathComponent(relative)
+    if FileManager.default.fileExists(atPath: url.path) { return url }
+    if TestPaths.isCI { XCTFail("missing reference file \(url.path)", file: file, line: line) }
+    throw XCTSkip("reference file \(url.path) not present")
 }

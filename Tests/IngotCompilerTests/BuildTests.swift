@@ -10,11 +10,6 @@ import IngotIR
 import IngotTestSupport
 @testable import IngotCompiler
 
-func requireModel(_ url: URL) throws -> URL {
-    if let found = TestPaths.require(url) { return found }
-    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
-    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
-}
 
 final class BuildTests: XCTestCase {
     var dir: URL!

@@ -8,11 +8,6 @@ import IngotIR
 import IngotTestSupport
 @testable import IngotImport
 
-func requireModel(_ url: URL) throws -> URL {
-    if let found = TestPaths.require(url) { return found }
-    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
-    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
-}
 
 final class BertImportTests: XCTestCase {
     func testMiniLMGraph() throws {

@@ -7,18 +7,7 @@ import IngotCompiler
 import IngotCore
 import IngotTestSupport
 
-func requireModel(_ url: URL) throws -> URL {
-    if let found = TestPaths.require(url) { return found }
-    if TestPaths.isCI { XCTFail("missing \(url.path): scripts/setup.sh should have cached it") }
-    throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
-}
 
-func requireReference(_ relative: String) throws -> URL {
-    let url = TestPaths.reference.appendingPathComponent(relative)
-    if FileManager.default.fileExists(atPath: url.path) { return url }
-    if TestPaths.isCI { XCTFail("missing reference file \(url.path)") }
-    throw XCTSkip("reference file \(url.path) not present")
-}
 
 enum BuiltArtifacts {
     static let directory: URL = try! TempDirectory.make("ingot-artifacts")

@@ -20,10 +20,7 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
 
     public init(_ spec: TokenizerSpec) throws {
         self.spec = spec
-        var vocab: [String: Int32] = [:]
-        vocab.reserveCapacity(spec.tokens.count)
-        for (i, t) in spec.tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
-        self.vocab = vocab
+        vocab = vocabularyIndex(spec.tokens)
         var ranks: [String: Int] = [:]
         ranks.reserveCapacity(spec.merges.count)
         for (i, m) in spec.merges.enumerated() where ranks[m] == nil { ranks[m] = i }

@@ -25,6 +25,14 @@ extension Tokenizer {
     }
 }
 
+/// token text → first id with that text.
+func vocabularyIndex(_ tokens: [String]) -> [String: Int32] {
+    var vocab: [String: Int32] = [:]
+    vocab.reserveCapacity(tokens.count)
+    for (i, t) in tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
+    return vocab
+}
+
 public func makeTokenizer(_ spec: TokenizerSpec) throws -> any Tokenizer {
     switch spec.kind {
     case .wordPiece: return try WordPieceTokenizer(spec)

@@ -11,10 +11,7 @@ public struct WordPieceTokenizer: Tokenizer {
 
     public init(_ spec: TokenizerSpec) throws {
         self.spec = spec
-        var vocab: [String: Int32] = [:]
-        vocab.reserveCapacity(spec.tokens.count)
-        for (i, t) in spec.tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
-        self.vocab = vocab
+        vocab = vocabularyIndex(spec.tokens)
         guard let unk = spec.specialTokens["unk"], let cls = spec.specialTokens["cls"], let sep = spec.specialTokens["sep"] else {
             throw IngotError(.format, location: "tokenizer.special", "a WordPiece tokenizer needs unk, cls and sep ids")
         }
