@@ -53,7 +53,7 @@ public final class ArtifactWriter {
             throw IngotError(.output, file: path, "cannot create \(temporaryPath): \(systemErrorMessage(errno))")
         }
         InterruptCleanup.register(temporaryPath)
-        // Header placeholder; written last.
+        // Room for the header, which is written last.
         try writeRaw([UInt8](repeating: 0, count: ArtifactFormat.headerSize), hashed: false)
     }
 

@@ -15,6 +15,7 @@ func runIngot(_ arguments: [String]) throws -> CommandResult {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let binary = dir.appendingPathComponent("ingot")
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        if TestPaths.isCI { XCTFail("the ingot executable is not built beside \(dir.path)") }
         throw XCTSkip("the ingot executable is not built beside \(dir.path); build all products first")
     }
     let p = Process()
@@ -188,7 +189,10 @@ final class LeanRunnerTests: XCTestCase {
         }
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let runner = dir.appendingPathComponent("ingot-run")
-        guard FileManager.default.isExecutableFile(atPath: runner.path) else { throw XCTSkip("ingot-run not built") }
+        guard FileManager.default.isExecutableFile(atPath: runner.path) else {
+            if TestPaths.isCI { XCTFail("ingot-run is not built beside \(dir.path)") }
+            throw XCTSkip("ingot-run not built")
+        }
         let tmp = try TempDirectory.make("lean")
         let artifact = tmp.appendingPathComponent("m.ingot").path
         XCTAssertEqual(try runIngot(["build", model.path, "-o", artifact, "-q"]).status, 0)
