@@ -16,6 +16,8 @@ public enum ArtifactFormat {
     public static let maxNameBytes = 1024
     public static let maxRank = 8
     public static let maxSectionBytes = 1 << 30
+    /// Largest tensor a reader will decompress (a compressed chunk's declared size is untrusted).
+    public static let maxTensorBytes = 1 << 36
 }
 
 public struct ArtifactSectionKind: Hashable, Sendable, CustomStringConvertible {

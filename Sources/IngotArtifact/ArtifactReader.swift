@@ -246,7 +246,21 @@ public final class ArtifactReader: @unchecked Sendable {
         case .raw:
             buffer = TensorBuffer(borrowing: stored, owner: file)
         case .zstd:
-            buffer = TensorBuffer(zeroedByteCount: t.decodedSize)
+            // The frame must declare the indexed size before anything is allocated for it.
+            let declared = ZSTD_getFrameContentSize(stored.baseAddress, stored.count)
+            guard declared == UInt64(t.decodedSize) else {
+                throw IngotError(.format, file: path, location: "tensor '\(name)'",
+                                 "zstd frame declares \(declared) bytes, the index \(t.decodedSize)")
+            }
+            guard t.decodedSize <= ArtifactFormat.maxTensorBytes else {
+                throw IngotError.badField(file: path, "tensor '\(name)'.decoded_size", seen: String(t.decodedSize),
+                                          expected: "at most \(ArtifactFormat.maxTensorBytes)")
+            }
+            do {
+                buffer = try TensorBuffer(uninitializedByteCount: t.decodedSize)
+            } catch {
+                throw IngotError(.io, file: path, location: "tensor '\(name)'", "cannot allocate \(t.decodedSize) bytes to decompress it")
+            }
             try Zstd.decompress(stored, into: buffer.mutableRaw, file: path, location: "tensor '\(name)'")
         }
         let sum = XXH64.hash(buffer.raw)

@@ -28,6 +28,18 @@ public final class TensorBuffer: @unchecked Sendable {
         owner = nil
     }
 
+    /// Uninitialized owned memory for `byteCount` bytes that the caller fills completely;
+    /// throws instead of trapping when the memory cannot be had (sizes from files are hostile).
+    public init(uninitializedByteCount byteCount: Int) throws {
+        var p: UnsafeMutableRawPointer?
+        guard byteCount >= 0, posix_memalign(&p, TensorBuffer.alignment, max(byteCount, 1)) == 0, let p else {
+            throw IngotError(.io, "cannot allocate \(byteCount) bytes")
+        }
+        ownedPointer = p
+        raw = UnsafeRawBufferPointer(start: p, count: byteCount)
+        owner = nil
+    }
+
     /// Borrowed bytes that stay valid while `owner` lives (e.g. a MappedFile).
     public init(borrowing bytes: UnsafeRawBufferPointer, owner: AnyObject) {
         ownedPointer = nil

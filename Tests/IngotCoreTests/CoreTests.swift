@@ -78,3 +78,11 @@ final class ByteReaderTests: XCTestCase {
         XCTAssertEqual(Shape(["batch", 384]).resolved(["batch": 3]), [3, 384])
     }
 }
+
+final class TensorBufferTests: XCTestCase {
+    func testImpossibleAllocationThrowsInsteadOfTrapping() {
+        XCTAssertThrowsError(try TensorBuffer(uninitializedByteCount: Int.max / 2))
+        XCTAssertThrowsError(try TensorBuffer(uninitializedByteCount: -1))
+        XCTAssertEqual(try TensorBuffer(uninitializedByteCount: 100).byteCount, 100)
+    }
+}
