@@ -11,16 +11,16 @@ models=.cache/models
 mkdir -p out
 
 echo "== ingot inspect (checkpoint: safetensors)"
-"$ingot" inspect "$models/all-MiniLM-L6-v2" | head -n 14
+"$ingot" inspect "$models/all-MiniLM-L6-v2" | sed -n "1,14p"
 echo "== ingot build MiniLM"
 "$ingot" build "$models/all-MiniLM-L6-v2" -o out/minilm.ingot --verbose
 echo "== ingot inspect --verify out/minilm.ingot"
-"$ingot" inspect out/minilm.ingot --verify | head -n 16
+"$ingot" inspect out/minilm.ingot --verify | sed -n "1,16p"
 echo "== ingot inspect --graph (first lines)"
-"$ingot" inspect out/minilm.ingot --graph | sed -n '1,4p;105,118p'
+"$ingot" inspect out/minilm.ingot --graph | sed -n '/^graph bert/,$p' | sed -n '1p;103,110p'
 echo "== ingot build SmolLM2 (GGUF Q4_1, dequantized to float32)"
 "$ingot" build "$models/SmolLM2-135M-Instruct.Q4_1.gguf" -o out/smollm2.ingot --verbose
-"$ingot" inspect out/smollm2.ingot | head -n 12
+"$ingot" inspect out/smollm2.ingot | sed -n "1,12p"
 echo "== ingot run: an embedding (first values) and a chat answer"
 "$ingot" run out/minilm.ingot --text "How do I deploy a model?" | cut -c1-120
 "$ingot" run out/smollm2.ingot --prompt "What is the capital of France?" --chat --max-tokens 32
