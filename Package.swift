@@ -29,9 +29,10 @@ let package = Package(
         .target(name: "IngotCheckpoint", dependencies: ["IngotCore"]),
         .target(name: "IngotIR", dependencies: ["IngotCore"]),
         .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
+        .target(name: "IngotPasses", dependencies: ["IngotIR"]),
         .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
         .target(name: "IngotCompiler", dependencies: [
-            "IngotImport", "IngotArtifact",
+            "IngotImport", "IngotPasses", "IngotArtifact",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "IngotCoreTests", dependencies: ["IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
+        .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),

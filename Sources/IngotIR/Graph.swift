@@ -136,5 +136,16 @@ public struct Graph: Sendable {
         return out
     }
 
+    /// Appends a node with one output per name (ops such as split and add_layer_norm have several).
+    public mutating func addNode(_ op: Op, _ inputs: [ValueID], names: [String]) throws -> [ValueID] {
+        let inferred = try inferOutputTypes(op, inputs.map { type(of: $0) })
+        guard inferred.count == names.count else {
+            throw IngotError(.internal, location: names.first ?? op.name, "op \(op.name) has \(inferred.count) outputs, \(names.count) names given")
+        }
+        let outs = zip(names, inferred).map { addValue($0.0, $0.1) }
+        nodes.append(Node(op: op, inputs: inputs, outputs: outs))
+        return outs
+    }
+
     public mutating func markOutput(_ id: ValueID) { outputs.append(id) }
 }

@@ -13,7 +13,8 @@ public enum GraphCodec {
 
     enum OpCode: UInt16 {
         case gather = 1, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention,
-             reshape, transpose, slice, concat, meanPool, l2Normalize, cast
+             reshape, transpose, slice, concat, meanPool, l2Normalize, cast,
+             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split
     }
 
     // MARK: Encoding
@@ -79,6 +80,16 @@ public enum GraphCodec {
         case .meanPool: w.u16(OpCode.meanPool.rawValue)
         case .l2Normalize(let axis, let e): w.u16(OpCode.l2Normalize.rawValue); w.i32(Int32(axis)); w.f32(e)
         case .cast(let d): w.u16(OpCode.cast.rawValue); w.u8(d.rawValue)
+        case .linear(let a): w.u16(OpCode.linear.rawValue); w.u8(a.rawValue)
+        case .linearInt8(let a):
+            w.u16(OpCode.linearInt8.rawValue); w.u32(UInt32(a.group)); w.u8(a.activation.rawValue); w.u8(a.mode.rawValue)
+            w.f32(a.inputScale)
+        case .swiglu: w.u16(OpCode.swiglu.rawValue)
+        case .addLayerNorm(let e): w.u16(OpCode.addLayerNorm.rawValue); w.f32(e)
+        case .addRMSNorm(let e): w.u16(OpCode.addRMSNorm.rawValue); w.f32(e)
+        case .split(let axis, let sizes):
+            w.u16(OpCode.split.rawValue); w.i32(Int32(axis)); w.u8(UInt8(sizes.count))
+            for n in sizes { w.u64(UInt64(n)) }
         }
     }
 
@@ -183,7 +194,7 @@ public enum GraphCodec {
     static func readOp(_ r: inout ByteReader, _ field: String) throws -> Op {
         let raw = try r.u16(field + ".op")
         guard let code = OpCode(rawValue: raw) else {
-            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.cast.rawValue)")
+            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.split.rawValue)")
         }
         switch code {
         case .gather: return .gather
@@ -231,6 +242,28 @@ public enum GraphCodec {
             let axis = Int(try r.i32(field + ".axis"))
             return .l2Normalize(axis: axis, epsilon: try r.f32(field + ".epsilon"))
         case .cast: return .cast(try readDType(&r, field + ".to"))
+        case .linear: return .linear(activation: try readEnum(&r, field + ".activation", Activation.self))
+        case .linearInt8:
+            let group = try readSmallCount(&r, field + ".group")
+            let activation = try readEnum(&r, field + ".activation", Activation.self)
+            let mode = try readEnum(&r, field + ".mode", Int8ActivationMode.self)
+            let scale = try r.f32(field + ".input_scale")
+            return .linearInt8(Int8LinearAttributes(group: group, activation: activation, mode: mode, inputScale: scale))
+        case .swiglu: return .swiglu
+        case .addLayerNorm: return .addLayerNorm(epsilon: try r.f32(field + ".epsilon"))
+        case .addRMSNorm: return .addRMSNorm(epsilon: try r.f32(field + ".epsilon"))
+        case .split:
+            let axis = Int(try r.i32(field + ".axis"))
+            let count = Int(try r.u8(field + ".count"))
+            guard count >= 1 else { throw IngotError.badField(file: r.file, field + ".count", seen: "0", expected: "1...255") }
+            let sizes = try (0..<count).map { i -> Int in
+                let n = try r.u64("\(field).sizes[\(i)]")
+                guard n >= 1, n <= UInt64(Int32.max) else {
+                    throw IngotError.badField(file: r.file, "\(field).sizes[\(i)]", seen: String(n), expected: "1...\(Int32.max)")
+                }
+                return Int(n)
+            }
+            return .split(axis: axis, sizes: sizes)
         }
     }
 }

@@ -68,6 +68,59 @@ public struct AttentionAttributes: Sendable, Hashable {
     }
 }
 
+/// The elementwise function a fused linear layer applies after its bias.
+public enum Activation: UInt8, Sendable, Hashable, CaseIterable {
+    case none = 0
+    /// gelu with the erf form.
+    case gelu = 1
+    /// gelu with the tanh approximation.
+    case geluTanh = 2
+    case silu = 3
+
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .gelu: return "gelu"
+        case .geluTanh: return "gelu_tanh"
+        case .silu: return "silu"
+        }
+    }
+}
+
+/// How an int8 linear layer treats its float activations.
+public enum Int8ActivationMode: UInt8, Sendable, Hashable, CaseIterable {
+    /// Each row (token) quantized to int8 at run time with its own scale per group; int8×int8→int32 GEMM.
+    case dynamic = 0
+    /// One scale for the whole input, fixed at build time from calibration data (`input_scale`).
+    case `static` = 1
+    /// Activations stay float; int8 weights are widened in the kernel (matrix-vector work in decoding).
+    case weightOnly = 2
+
+    public var name: String {
+        switch self {
+        case .dynamic: return "dynamic"
+        case .static: return "static"
+        case .weightOnly: return "weight_only"
+        }
+    }
+}
+
+public struct Int8LinearAttributes: Sendable, Hashable {
+    /// Consecutive input elements sharing one scale; equal to K for per-output-channel scales.
+    public var group: Int
+    public var activation: Activation
+    public var mode: Int8ActivationMode
+    /// The activation scale of `static` mode (x ≈ scale · q); 0 in the other modes.
+    public var inputScale: Float
+
+    public init(group: Int, activation: Activation, mode: Int8ActivationMode, inputScale: Float = 0) {
+        self.group = group
+        self.activation = activation
+        self.mode = mode
+        self.inputScale = inputScale
+    }
+}
+
 public enum Op: Sendable, Hashable {
     /// gather(table[V, H], ids[d0, …, dn] int) → [d0, …, dn, H]; rows of a table by index.
     case gather
@@ -98,6 +151,19 @@ public enum Op: Sendable, Hashable {
     /// x / max(‖x‖₂, ε) along axis.
     case l2Normalize(axis: Int, epsilon: Float)
     case cast(DType)
+    /// linear(x[…, K], w[N, K][, bias[N]]) → […, N] = activation(x·wᵀ + bias). Fused form of matmul + add + activation.
+    case linear(activation: Activation)
+    /// linear_int8(x[…, K] f32, w[N, K] i8, scales[N, K/group] f32[, bias[N]]) → […, N] f32:
+    /// activation(Σ_g scale_x·scales[n, g]·(q_x · w)_g + bias).
+    case linearInt8(Int8LinearAttributes)
+    /// swiglu(x[…, 2I]) → […, I] = silu(x[…, :I]) · x[…, I:]; gate and up projections packed in one matmul.
+    case swiglu
+    /// add_layer_norm(a, b, gamma[H], beta[H]) → (layer_norm(a + b), a + b).
+    case addLayerNorm(epsilon: Float)
+    /// add_rms_norm(a, b, weight[H]) → (rms_norm(a + b), a + b).
+    case addRMSNorm(epsilon: Float)
+    /// split(x) → one output per size, consecutive pieces along axis (sizes sum to the axis length).
+    case split(axis: Int, sizes: [Int])
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -119,6 +185,12 @@ public enum Op: Sendable, Hashable {
         case .meanPool: return "mean_pool"
         case .l2Normalize: return "l2_normalize"
         case .cast: return "cast"
+        case .linear: return "linear"
+        case .linearInt8: return "linear_int8"
+        case .swiglu: return "swiglu"
+        case .addLayerNorm: return "add_layer_norm"
+        case .addRMSNorm: return "add_rms_norm"
+        case .split: return "split"
         }
     }
 
@@ -131,6 +203,11 @@ public enum Op: Sendable, Hashable {
         case .rmsNorm, .rope: return 2...2
         case .attention: return 3...4
         case .concat: return 1...64
+        case .linear: return 2...3
+        case .linearInt8: return 3...4
+        case .swiglu, .split: return 1...1
+        case .addLayerNorm: return 4...4
+        case .addRMSNorm: return 3...3
         }
     }
 
@@ -153,6 +230,14 @@ public enum Op: Sendable, Hashable {
         case .concat(let axis): return [("axis", String(axis))]
         case .l2Normalize(let axis, let e): return [("axis", String(axis)), ("epsilon", formatFloat(e))]
         case .cast(let d): return [("to", d.description)]
+        case .linear(let a): return [("activation", a.name)]
+        case .linearInt8(let a):
+            return [("group", String(a.group)), ("activation", a.activation.name), ("mode", a.mode.name),
+                    ("input_scale", formatFloat(a.inputScale))]
+        case .swiglu: return []
+        case .addLayerNorm(let e), .addRMSNorm(let e): return [("epsilon", formatFloat(e))]
+        case .split(let axis, let sizes):
+            return [("axis", String(axis)), ("sizes", "[" + sizes.map(String.init).joined(separator: ", ") + "]")]
         }
     }
 }

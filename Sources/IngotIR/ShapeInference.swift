@@ -224,5 +224,73 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
 
     case .cast(let to):
         return [TensorType(to, t[0].shape)]
+
+    case .linear:
+        let (x, w) = (t[0], t[1])
+        try requireFloat(x, "x")
+        guard x.shape.rank >= 1 else { throw InferenceError("x must have rank ≥ 1") }
+        try requireRank(w, 2, "weight")
+        guard w.dtype == x.dtype else { throw InferenceError("weight dtype \(w.dtype) differs from x dtype \(x.dtype)") }
+        try requireDim(w.shape[1], equals: x.shape.dims[x.shape.rank - 1], "weight input dimension")
+        if t.count == 3 {
+            try requireRank(t[2], 1, "bias")
+            try requireDim(t[2].shape[0], equals: w.shape[0], "bias length")
+        }
+        return [TensorType(x.dtype, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
+
+    case .linearInt8(let a):
+        let (x, w, scales) = (t[0], t[1], t[2])
+        guard x.dtype == .f32 else { throw InferenceError("x must be f32, got \(x.dtype)") }
+        guard x.shape.rank >= 1 else { throw InferenceError("x must have rank ≥ 1") }
+        guard w.dtype == .i8 else { throw InferenceError("weight must be i8, got \(w.dtype)") }
+        try requireRank(w, 2, "weight")
+        try requireDim(w.shape[1], equals: x.shape.dims[x.shape.rank - 1], "weight input dimension")
+        guard let k = w.shape[1].fixedValue, a.group > 0, k % a.group == 0 else {
+            throw InferenceError("group \(a.group) must be positive and divide the input dimension \(w.shape[1])")
+        }
+        guard scales.dtype == .f32 else { throw InferenceError("scales must be f32, got \(scales.dtype)") }
+        try requireRank(scales, 2, "scales")
+        try requireDim(scales.shape[0], equals: w.shape[0], "scales rows")
+        try requireDim(scales.shape[1], equals: .fixed(k / a.group), "scales groups")
+        if a.mode == .static, !(a.inputScale > 0) || !a.inputScale.isFinite {
+            throw InferenceError("static mode needs a positive finite input_scale, got \(a.inputScale)")
+        }
+        if t.count == 4 {
+            guard t[3].dtype == .f32 else { throw InferenceError("bias must be f32, got \(t[3].dtype)") }
+            try requireRank(t[3], 1, "bias")
+            try requireDim(t[3].shape[0], equals: w.shape[0], "bias length")
+        }
+        return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
+
+    case .swiglu:
+        try requireFloat(t[0], "x")
+        guard let last = t[0].shape.dims.last, let n = last.fixedValue, n % 2 == 0 else {
+            throw InferenceError("last dimension must be fixed and even, got \(t[0].shape)")
+        }
+        return [TensorType(t[0].dtype, Shape(Array(t[0].shape.dims.dropLast()) + [.fixed(n / 2)]))]
+
+    case .addLayerNorm, .addRMSNorm:
+        let (a, b) = (t[0], t[1])
+        try requireFloat(a, "a")
+        guard a == b else { throw InferenceError("a \(a) and b \(b) differ") }
+        guard let h = a.shape.dims.last else { throw InferenceError("a must have rank ≥ 1") }
+        for i in 2..<t.count {
+            try requireRank(t[i], 1, "parameter \(i)")
+            try requireDim(t[i].shape[0], equals: h, "parameter \(i) length")
+        }
+        return [a, a]
+
+    case .split(let axis, let sizes):
+        let x = t[0]
+        let ax = try normalizedAxis(axis, rank: x.shape.rank)
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw InferenceError("sizes \(sizes) must be positive") }
+        guard x.shape[ax] == .fixed(sizes.reduce(0, +)) else {
+            throw InferenceError("sizes \(sizes) sum to \(sizes.reduce(0, +)), dimension \(ax) is \(x.shape[ax])")
+        }
+        return sizes.map { n in
+            var dims = x.shape.dims
+            dims[ax] = .fixed(n)
+            return TensorType(x.dtype, Shape(dims))
+        }
     }
 }

@@ -29,6 +29,8 @@ struct ExecutionPlan {
     var values: [PlannedValue?]
     /// Bytes the arena needs.
     let arenaBytes: Int
+    /// Per node index: the arena offset of the temporary buffer the node's kernel needs (see `scratchBytes`).
+    let scratchOffsets: [Int: Int]
 
     static let alignment = 64
 
@@ -59,12 +61,19 @@ struct ExecutionPlan {
         for o in graph.outputs { lastUse[o.index] = Int.max }
 
         var arena = ArenaAllocator()
+        var scratchOffsets: [Int: Int] = [:]
         for (n, node) in graph.nodes.enumerated() {
             for o in node.outputs {
                 let shape = try resolve(o)
                 let dtype = graph[o].type.dtype
                 let bytes = (shape.reduce(1, *)) * dtype.byteSize
                 values[o.index] = PlannedValue(shape: shape, dtype: dtype, storage: .arena(offset: arena.allocate(bytes, id: o.index)))
+            }
+            let scratch = ExecutionPlan.scratchBytes(node.op, inputShapes: try node.inputs.map(resolve))
+            if scratch > 0 {
+                let id = -(n + 1)
+                scratchOffsets[n] = arena.allocate(scratch, id: id)
+                arena.free(id: id)
             }
             // Free inputs whose last use is this node. Outputs are allocated first so no
             // kernel writes into a buffer it is still reading.
@@ -75,6 +84,16 @@ struct ExecutionPlan {
         }
         self.values = values
         self.arenaBytes = arena.peak
+        self.scratchOffsets = scratchOffsets
+    }
+
+    /// Temporary bytes a node's kernel needs while it runs: int8 linear layers quantize their
+    /// input rows ([m, k] int8 plus [m, k/group] f32 scales) unless they run weight-only.
+    static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int {
+        guard case .linearInt8(let a) = op, a.mode != .weightOnly, let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
+        let m = x.reduce(1, *) / k
+        let quantized = (m * k + alignment - 1) / alignment * alignment
+        return quantized + m * (k / max(a.group, 1)) * MemoryLayout<Float>.size
     }
 }
 

@@ -28,19 +28,30 @@ enum Executor {
     static func run(graph: Graph, plan: ExecutionPlan, context ctx: inout ExecutionContext) throws {
         for (n, node) in graph.nodes.enumerated() {
             let ins = node.inputs.map { plan.values[$0.index]! }
-            let out = plan.values[node.outputs[0].index]!
+            let outs = node.outputs.map { plan.values[$0.index]! }
             let inPtrs = ins.map { pointer($0, &ctx) }
-            let o = pointer(out, &ctx)
-            try runNode(n, node.op, ins, inPtrs, out, o, &ctx, graph: graph, node: node)
+            let outPtrs = outs.map { pointer($0, &ctx) }
+            let scratch = plan.scratchOffsets[n].map { ctx.arena + $0 }
+            try runNode(n, node.op, ins, inPtrs, outs, outPtrs, scratch, &ctx, graph: graph, node: node)
         }
     }
 
     static func f32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Float> { p.assumingMemoryBound(to: Float.self) }
     static func i32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int32> { p.assumingMemoryBound(to: Int32.self) }
 
+    static func epilogue(_ a: Activation) -> EpilogueActivation {
+        switch a {
+        case .none: return .none
+        case .gelu: return .gelu
+        case .geluTanh: return .geluTanh
+        case .silu: return .silu
+        }
+    }
+
     static func runNode(_ n: Int, _ op: Op, _ ins: [PlannedValue], _ p: [UnsafeMutableRawPointer],
-                        _ out: PlannedValue, _ o: UnsafeMutableRawPointer, _ ctx: inout ExecutionContext,
-                        graph: Graph, node: Node) throws {
+                        _ outs: [PlannedValue], _ os: [UnsafeMutableRawPointer], _ scratch: UnsafeMutableRawPointer?,
+                        _ ctx: inout ExecutionContext, graph: Graph, node: Node) throws {
+        let out = outs[0], o = os[0]
         switch op {
         case .gather:
             let vocab = ins[0].shape[0], width = ins[0].shape[1]
@@ -138,6 +149,41 @@ enum Executor {
 
         case .cast(let to):
             try RuntimeOps.cast(x: p[0], from: ins[0].dtype, out: o, to: to, count: out.elementCount)
+
+        case .linear(let activation):
+            let k = ins[0].shape.last!, nOut = out.shape.last!
+            Kernels.linear(f32(p[0]), f32(p[1]), bias: p.count == 3 ? UnsafePointer(f32(p[2])) : nil, f32(o),
+                           m: ins[0].elementCount / max(k, 1), n: nOut, k: k, activation: epilogue(activation), pool: Threads.pool)
+
+        case .linearInt8(let attrs):
+            let k = ins[0].shape.last!, nOut = out.shape.last!
+            try Int8Execution.linear(x: f32(p[0]), weights: p[1].assumingMemoryBound(to: Int8.self), scales: f32(p[2]),
+                                     bias: p.count == 4 ? UnsafePointer(f32(p[3])) : nil, out: f32(o),
+                                     m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
+                                     activation: epilogue(attrs.activation), scratch: scratch)
+
+        case .swiglu:
+            let half = out.shape.last!
+            Kernels.swiglu(f32(p[0]), f32(o), rows: out.elementCount / max(half, 1), half: half, pool: Threads.pool)
+
+        case .addLayerNorm(let eps):
+            let h = out.shape.last!
+            Kernels.addLayerNorm(f32(p[0]), f32(p[1]), gamma: f32(p[2]), beta: f32(p[3]), out: f32(o), sum: f32(os[1]),
+                                 rows: out.elementCount / h, cols: h, eps: eps, pool: Threads.pool)
+
+        case .addRMSNorm(let eps):
+            let h = out.shape.last!
+            Kernels.addRMSNorm(f32(p[0]), f32(p[1]), weight: f32(p[2]), out: f32(o), sum: f32(os[1]),
+                               rows: out.elementCount / h, cols: h, eps: eps, pool: Threads.pool)
+
+        case .split(let axis, let sizes):
+            let a = axis < 0 ? axis + out.shape.count : axis
+            var start = 0
+            for (i, size) in sizes.enumerated() {
+                RuntimeOps.slice(x: p[0], shape: ins[0].shape, axis: a, start: start, outShape: outs[i].shape, out: os[i],
+                                 elementSize: outs[i].dtype.byteSize)
+                start += size
+            }
         }
     }
 }
