@@ -40,9 +40,12 @@ let package = Package(
         .target(name: "IngotKernels", dependencies: ["IngotCore", "CBLAS", "CKernels"]),
         .target(name: "IngotRuntime", dependencies: ["IngotCore", "IngotIR", "IngotArtifact", "IngotKernels", "CBLAS", "CKernels"]),
 
+        // Evaluation: calibration, accuracy and latency comparisons (runs graphs with the runtime).
+        .target(name: "IngotEval", dependencies: ["IngotRuntime", "IngotPasses", "IngotIR", "IngotCore"]),
+
         // Front ends.
         .target(name: "IngotCLI", dependencies: [
-            "IngotCompiler", "IngotRuntime",
+            "IngotCompiler", "IngotPasses", "IngotRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ingot", dependencies: ["IngotCLI"]),

@@ -4,6 +4,7 @@ import ArgumentParser
 import IngotArtifact
 import IngotCompiler
 import IngotCore
+import IngotPasses
 
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,12 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "zstd level for compressed sections and tensors (1-19).")
     var zstdLevel: Int32 = 3
 
+    @Option(help: ArgumentHelp("Optimization passes, in order, e.g. fuse,quantize=int8.", valueName: "list"))
+    var passes: String?
+
+    @Flag(help: "Verify the graph after every pass (always on in debug builds).")
+    var verifyPasses = false
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -39,6 +46,13 @@ struct BuildCommand: ParsableCommand {
         var options = BuildOptions()
         options.compressTensors = compress.value
         options.zstdLevel = zstdLevel
+        if let passes {
+            options.pipeline = try reportingErrors { try Pipeline.parse(passes) }
+        }
+        options.passContext = PassContext(verifyBetweenPasses: verifyPasses || PassContext.debugBuild,
+                                          log: { [quiet = global.quiet, verbose = global.verbose] line in
+                                              if verbose && !quiet { Terminal.error(line) }
+                                          })
         let clock = ContinuousClock()
         let start = clock.now
         let summary = try reportingErrors {
@@ -49,6 +63,10 @@ struct BuildCommand: ParsableCommand {
         guard !global.quiet else { return }
         print("built \(summary.outputPath): \(summary.architecture), \(summary.tensorCount) tensors, \(summary.parameterCount) parameters")
         print("size \(formatBytes(summary.artifactBytes)) (source \(formatBytes(summary.sourceBytes)), \(summary.compressedTensors) tensors compressed)")
+        for record in summary.passes {
+            let stats = record.stats.map { "\($0.0)=\($0.1 == $0.1.rounded() ? String(Int($0.1)) : String($0.1))" }
+            print("pass \(record.name): " + stats.joined(separator: ", "))
+        }
         if global.verbose { print("time \(String(format2: seconds)) s") }
     }
 }

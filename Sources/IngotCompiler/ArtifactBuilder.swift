@@ -2,17 +2,22 @@
 // streams every weight into the artifact one tensor at a time (peak memory ≈ the largest
 // tensor plus compression buffers), followed by the graph, tokenizer, provenance and
 // metadata sections. Output is deterministic; nothing is written at the destination
-// unless the whole build succeeds. Optimization passes are not applied here yet.
+// unless the whole build succeeds. The pass pipeline, when given, runs on the imported graph
+// before any byte is written; its records go into the provenance section.
 
 import Crypto
 import IngotArtifact
 import IngotCore
 import IngotImport
 import IngotIR
+import IngotPasses
 
 public struct BuildOptions: Sendable {
     public var compressTensors: ArtifactWriteOptions.TensorCompression = .auto
     public var zstdLevel: Int32 = 3
+    /// Passes to apply to the imported graph (none: the plain float graph).
+    public var pipeline = Pipeline(steps: [])
+    public var passContext = PassContext()
     public init() {}
 }
 
@@ -24,6 +29,7 @@ public struct BuildSummary: Sendable {
     public var sourceBytes: Int
     public var artifactBytes: Int
     public var compressedTensors: Int
+    public var passes: [PassRecord]
 }
 
 /// Progress of a long step: (done, total, item name).
@@ -36,9 +42,12 @@ public enum ArtifactBuilder {
         return try write(model, source: source, output: output, options: options, progress: progress)
     }
 
-    public static func write(_ model: ImportedModel, source: String, output: String, options: BuildOptions,
+    public static func write(_ imported: ImportedModel, source: String, output: String, options: BuildOptions,
                              progress: BuildProgress? = nil) throws -> BuildSummary {
-        try model.graph.verify()
+        try imported.graph.verify()
+        var model = imported
+        let records = try options.pipeline.run(&model.graph, context: options.passContext)
+        if !records.isEmpty { try model.graph.verify() }
         var writeOptions = ArtifactWriteOptions()
         writeOptions.compressTensors = options.compressTensors
         writeOptions.zstdLevel = options.zstdLevel
@@ -65,7 +74,7 @@ public enum ArtifactBuilder {
             if let tokenizer = model.tokenizer {
                 try writer.addSection(.tokenizer, payload: tokenizer.encoded(), required: false)
             }
-            let provenance = try Provenance.make(model: model)
+            let provenance = try Provenance.make(model: model, passes: records)
             try writer.addSection(.provenance, payload: Array(provenance.serialized(pretty: true).utf8), required: false)
             try writer.addSection(.metadata, payload: Array(metadata(model).serialized(pretty: true).utf8), required: false)
             let summary = try writer.commit()
@@ -73,7 +82,7 @@ public enum ArtifactBuilder {
                 architecture: model.architecture, outputPath: output, tensorCount: constants.count,
                 parameterCount: model.graph.parameterCount,
                 sourceBytes: model.sourceFiles.reduce(0) { $0 + ((try? MappedFile(path: $1).count) ?? 0) },
-                artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount)
+                artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount, passes: records)
         } catch {
             writer.abort()
             throw error
@@ -91,8 +100,9 @@ public enum ArtifactBuilder {
 }
 
 public enum Provenance {
-    /// Source files with their sizes and SHA-256, the toolchain, and the passes applied (none yet).
-    public static func make(model: ImportedModel) throws -> JSONValue {
+    /// Source files with their sizes and SHA-256, the toolchain, and the passes applied with
+    /// their options and statistics (no timings: the section stays deterministic).
+    public static func make(model: ImportedModel, passes: [PassRecord] = []) throws -> JSONValue {
         var sources: [JSONValue] = []
         for path in model.sourceFiles {
             var hasher = SHA256()
@@ -115,7 +125,13 @@ public enum Provenance {
         return .object([
             ("toolchain", .string("ingot \(IngotVersion.string)")),
             ("sources", .array(sources)),
-            ("passes", .array([])),
+            ("passes", .array(passes.map { record in
+                .object([
+                    ("name", .string(record.name)),
+                    ("options", .object(record.options.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                    ("stats", .object(record.stats.map { ($0.0, .number($0.1)) })),
+                ])
+            })),
         ])
     }
 }

@@ -14,7 +14,7 @@ public enum GraphCodec {
     enum OpCode: UInt16 {
         case gather = 1, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention,
              reshape, transpose, slice, concat, meanPool, l2Normalize, cast,
-             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split
+             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8
     }
 
     // MARK: Encoding
@@ -83,8 +83,9 @@ public enum GraphCodec {
         case .linear(let a): w.u16(OpCode.linear.rawValue); w.u8(a.rawValue)
         case .linearInt8(let a):
             w.u16(OpCode.linearInt8.rawValue); w.u32(UInt32(a.group)); w.u8(a.activation.rawValue); w.u8(a.mode.rawValue)
-            w.f32(a.inputScale)
+            w.f32(a.inputScale); w.u8(a.smoothed ? 1 : 0)
         case .swiglu: w.u16(OpCode.swiglu.rawValue)
+        case .gatherInt8(let g): w.u16(OpCode.gatherInt8.rawValue); w.u32(UInt32(g))
         case .addLayerNorm(let e): w.u16(OpCode.addLayerNorm.rawValue); w.f32(e)
         case .addRMSNorm(let e): w.u16(OpCode.addRMSNorm.rawValue); w.f32(e)
         case .split(let axis, let sizes):
@@ -194,7 +195,7 @@ public enum GraphCodec {
     static func readOp(_ r: inout ByteReader, _ field: String) throws -> Op {
         let raw = try r.u16(field + ".op")
         guard let code = OpCode(rawValue: raw) else {
-            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.split.rawValue)")
+            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.gatherInt8.rawValue)")
         }
         switch code {
         case .gather: return .gather
@@ -248,8 +249,11 @@ public enum GraphCodec {
             let activation = try readEnum(&r, field + ".activation", Activation.self)
             let mode = try readEnum(&r, field + ".mode", Int8ActivationMode.self)
             let scale = try r.f32(field + ".input_scale")
-            return .linearInt8(Int8LinearAttributes(group: group, activation: activation, mode: mode, inputScale: scale))
+            let smoothed = try r.u8(field + ".smoothed")
+            guard smoothed <= 1 else { throw IngotError.badField(file: r.file, field + ".smoothed", seen: String(smoothed), expected: "0 or 1") }
+            return .linearInt8(Int8LinearAttributes(group: group, activation: activation, mode: mode, inputScale: scale, smoothed: smoothed == 1))
         case .swiglu: return .swiglu
+        case .gatherInt8: return .gatherInt8(group: try readSmallCount(&r, field + ".group"))
         case .addLayerNorm: return .addLayerNorm(epsilon: try r.f32(field + ".epsilon"))
         case .addRMSNorm: return .addRMSNorm(epsilon: try r.f32(field + ".epsilon"))
         case .split:

@@ -112,12 +112,16 @@ public struct Int8LinearAttributes: Sendable, Hashable {
     public var mode: Int8ActivationMode
     /// The activation scale of `static` mode (x ≈ scale · q); 0 in the other modes.
     public var inputScale: Float
+    /// The last input is a per-input-channel divisor s[K] applied to x before quantization
+    /// (SmoothQuant; the weight columns were multiplied by s at build time).
+    public var smoothed: Bool
 
-    public init(group: Int, activation: Activation, mode: Int8ActivationMode, inputScale: Float = 0) {
+    public init(group: Int, activation: Activation, mode: Int8ActivationMode, inputScale: Float = 0, smoothed: Bool = false) {
         self.group = group
         self.activation = activation
         self.mode = mode
         self.inputScale = inputScale
+        self.smoothed = smoothed
     }
 }
 
@@ -153,9 +157,11 @@ public enum Op: Sendable, Hashable {
     case cast(DType)
     /// linear(x[…, K], w[N, K][, bias[N]]) → […, N] = activation(x·wᵀ + bias). Fused form of matmul + add + activation.
     case linear(activation: Activation)
-    /// linear_int8(x[…, K] f32, w[N, K] i8, scales[N, K/group] f32[, bias[N]]) → […, N] f32:
-    /// activation(Σ_g scale_x·scales[n, g]·(q_x · w)_g + bias).
+    /// linear_int8(x[…, K] f32, w[N, K] i8, scales[N, K/group] f32[, bias[N]][, smooth[K]]) → […, N] f32:
+    /// activation(Σ_g scale_x·scales[n, g]·(q_x · w)_g + bias), q_x from x / smooth when smoothed.
     case linearInt8(Int8LinearAttributes)
+    /// gather_int8(table[V, H] i8, scales[V, H/group] f32, ids[d…] int) → [d…, H] f32: rows dequantized.
+    case gatherInt8(group: Int)
     /// swiglu(x[…, 2I]) → […, I] = silu(x[…, :I]) · x[…, I:]; gate and up projections packed in one matmul.
     case swiglu
     /// add_layer_norm(a, b, gamma[H], beta[H]) → (layer_norm(a + b), a + b).
@@ -188,6 +194,7 @@ public enum Op: Sendable, Hashable {
         case .linear: return "linear"
         case .linearInt8: return "linear_int8"
         case .swiglu: return "swiglu"
+        case .gatherInt8: return "gather_int8"
         case .addLayerNorm: return "add_layer_norm"
         case .addRMSNorm: return "add_rms_norm"
         case .split: return "split"
@@ -204,7 +211,8 @@ public enum Op: Sendable, Hashable {
         case .attention: return 3...4
         case .concat: return 1...64
         case .linear: return 2...3
-        case .linearInt8: return 3...4
+        case .linearInt8: return 3...5
+        case .gatherInt8: return 3...3
         case .swiglu, .split: return 1...1
         case .addLayerNorm: return 4...4
         case .addRMSNorm: return 3...3
@@ -233,8 +241,9 @@ public enum Op: Sendable, Hashable {
         case .linear(let a): return [("activation", a.name)]
         case .linearInt8(let a):
             return [("group", String(a.group)), ("activation", a.activation.name), ("mode", a.mode.name),
-                    ("input_scale", formatFloat(a.inputScale))]
+                    ("input_scale", formatFloat(a.inputScale)), ("smoothed", String(a.smoothed))]
         case .swiglu: return []
+        case .gatherInt8(let g): return [("group", String(g))]
         case .addLayerNorm(let e), .addRMSNorm(let e): return [("epsilon", formatFloat(e))]
         case .split(let axis, let sizes):
             return [("axis", String(axis)), ("sizes", "[" + sizes.map(String.init).joined(separator: ", ") + "]")]

@@ -359,8 +359,9 @@ enum OpSyntax {
         case "linear_int8":
             op = .linearInt8(Int8LinearAttributes(group: try int("group"), activation: try named("activation", Activation.self, \.name),
                                                   mode: try named("mode", Int8ActivationMode.self, \.name),
-                                                  inputScale: try float("input_scale")))
+                                                  inputScale: try float("input_scale"), smoothed: try bool("smoothed")))
         case "swiglu": op = .swiglu
+        case "gather_int8": op = .gatherInt8(group: try int("group"))
         case "add_layer_norm": op = .addLayerNorm(epsilon: try float("epsilon"))
         case "add_rms_norm": op = .addRMSNorm(epsilon: try float("epsilon"))
         case "split": op = .split(axis: try int("axis"), sizes: try intList("sizes"))

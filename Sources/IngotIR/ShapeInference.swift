@@ -255,12 +255,36 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
         if a.mode == .static, !(a.inputScale > 0) || !a.inputScale.isFinite {
             throw InferenceError("static mode needs a positive finite input_scale, got \(a.inputScale)")
         }
-        if t.count == 4 {
+        let biasCount = t.count - 3 - (a.smoothed ? 1 : 0)
+        guard biasCount == 0 || biasCount == 1 else {
+            throw InferenceError("takes x, weight, scales, an optional bias\(a.smoothed ? " and the smooth vector" : ""); got \(t.count) inputs")
+        }
+        if biasCount == 1 {
             guard t[3].dtype == .f32 else { throw InferenceError("bias must be f32, got \(t[3].dtype)") }
             try requireRank(t[3], 1, "bias")
             try requireDim(t[3].shape[0], equals: w.shape[0], "bias length")
         }
+        if a.smoothed {
+            let s = t[t.count - 1]
+            guard s.dtype == .f32 else { throw InferenceError("smooth must be f32, got \(s.dtype)") }
+            try requireRank(s, 1, "smooth")
+            try requireDim(s.shape[0], equals: w.shape[1], "smooth length")
+        }
         return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
+
+    case .gatherInt8(let group):
+        let (table, scales, ids) = (t[0], t[1], t[2])
+        guard table.dtype == .i8 else { throw InferenceError("table must be i8, got \(table.dtype)") }
+        try requireRank(table, 2, "table")
+        guard let h = table.shape[1].fixedValue, group > 0, h % group == 0 else {
+            throw InferenceError("group \(group) must be positive and divide the row width \(table.shape[1])")
+        }
+        guard scales.dtype == .f32 else { throw InferenceError("scales must be f32, got \(scales.dtype)") }
+        try requireRank(scales, 2, "scales")
+        try requireDim(scales.shape[0], equals: table.shape[0], "scales rows")
+        try requireDim(scales.shape[1], equals: .fixed(h / group), "scales groups")
+        try requireIndex(ids, "indices")
+        return [TensorType(.f32, Shape(ids.shape.dims + [table.shape[1]]))]
 
     case .swiglu:
         try requireFloat(t[0], "x")

@@ -133,39 +133,48 @@ public enum Kernels {
     /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
     /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
     /// queries at positions offset..<offset+S against keys 0..<Sk; out [B, S, H·D].
-    /// Per (b, h): scores = scale·Q·Kᵀ (BLAS on strided views), masked softmax, P·V (BLAS).
+    /// Per (b, h, block of 64 queries): scores = scale·Q·Kᵀ (BLAS on strided views) over the
+    /// keys the block can see, masked softmax, P·V (BLAS). Memory is O(block · Sk), not O(S · Sk).
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                                  batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
                                  scale: Float, causal: Bool, queryOffset: Int, pool: ThreadPool) {
         let group = H / KV
-        pool.parallelFor(batch * H) { work in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: seq * keySeq)
+        let block = min(seq, attentionQueryBlock)
+        let blocks = (seq + block - 1) / block
+        pool.parallelFor(batch * H * blocks) { work in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * keySeq)
             let bias = UnsafeMutablePointer<Float>.allocate(capacity: keySeq)
             defer { scores.deallocate(); bias.deallocate() }
             var lastBatch = -1
             for item in work {
-                let b = item / H, h = item % H, g = h / group
+                let b = item / (H * blocks), h = (item / blocks) % H, qb = item % blocks, g = h / group
                 if b != lastBatch {
                     for j in 0..<keySeq { bias[j] = keyMask.map { $0[b * keySeq + j] == 0 } ?? false ? -Float.infinity : 0 }
                     lastBatch = b
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(seq), Int32(keySeq), Int32(D), scale,
-                            q + b * seq * H * D + h * D, Int32(H * D), k + b * keySeq * KV * D + g * D, Int32(KV * D),
-                            0, scores, Int32(keySeq))
-                for i in 0..<seq {
-                    let row = scores + i * keySeq
-                    let visible = causal ? min(keySeq, queryOffset + i + 1) : keySeq
+                let q0 = qb * block, rows = min(block, seq - q0)
+                // Keys a causal block can see: up to the last query's position.
+                let keys = causal ? min(keySeq, queryOffset + q0 + rows) : keySeq
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(D), scale,
+                            q + (b * seq + q0) * H * D + h * D, Int32(H * D), k + b * keySeq * KV * D + g * D, Int32(KV * D),
+                            0, scores, Int32(keys))
+                for i in 0..<rows {
+                    let row = scores + i * keys
+                    let visible = causal ? min(keys, queryOffset + q0 + i + 1) : keys
                     for j in 0..<visible { row[j] += bias[j] }
-                    for j in visible..<keySeq { row[j] = -Float.infinity }
-                    softmaxRow(row, keySeq)
+                    for j in visible..<keys { row[j] = -Float.infinity }
+                    softmaxRow(row, keys)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(seq), Int32(D), Int32(keySeq), 1,
-                            scores, Int32(keySeq), v + b * keySeq * KV * D + g * D, Int32(KV * D),
-                            0, out + b * seq * H * D + h * D, Int32(H * D))
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(keys), 1,
+                            scores, Int32(keys), v + b * keySeq * KV * D + g * D, Int32(KV * D),
+                            0, out + (b * seq + q0) * H * D + h * D, Int32(H * D))
             }
         }
     }
+
+    /// Queries per attention tile: scores are [block, keys] per (batch, head, tile), never [seq, keys].
+    public static let attentionQueryBlock = 64
 
     /// Rotary embedding of x[tokens, heads·headDim] at `positions`; `interleaved` rotates pairs
     /// (2i, 2i+1), otherwise (i, i + headDim/2). Angles are computed in Double.

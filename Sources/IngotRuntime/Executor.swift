@@ -162,6 +162,12 @@ enum Executor {
                                      m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
                                      activation: epilogue(attrs.activation), scratch: scratch)
 
+        case .gatherInt8(let group):
+            let (vocab, width) = (ins[0].shape[0], ins[0].shape[1])
+            try RuntimeOps.gatherInt8(table: p[0].assumingMemoryBound(to: Int8.self), scales: f32(p[1]), rows: vocab, width: width,
+                                      group: group, ids: i32(p[2]), count: ins[2].elementCount, out: f32(o),
+                                      tableName: graph[node.inputs[0]].name)
+
         case .swiglu:
             let half = out.shape.last!
             Kernels.swiglu(f32(p[0]), f32(o), rows: out.elementCount / max(half, 1), half: half, pool: Threads.pool)

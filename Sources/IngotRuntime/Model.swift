@@ -11,13 +11,35 @@ public final class Model: @unchecked Sendable {
     public let path: String
     public let graph: Graph
     public let tokenizerSpec: TokenizerSpec?
-    let reader: ArtifactReader
+    /// The open artifact (nil for a model built in memory); keeps mapped weights alive.
+    let reader: ArtifactReader?
     let constants: [ValueID: TensorBuffer]
+
+    /// A model over a graph and weights already in memory (the compiler evaluates candidate
+    /// graphs this way before writing them). `label` stands in for the path in messages.
+    public init(graph: Graph, constants: [ValueID: TensorBuffer], tokenizerSpec: TokenizerSpec?, label: String) throws {
+        let problems = graph.verificationProblems()
+        guard problems.isEmpty else {
+            throw IngotError(.verification, file: label, location: "graph", problems.joined(separator: "; "))
+        }
+        for c in graph.constants {
+            let v = graph[c.value]
+            guard let b = constants[c.value], b.byteCount == (v.type.shape.elementCount ?? -1) * v.type.dtype.byteSize else {
+                throw IngotError(.internal, file: label, location: "constant '\(v.name)'", "missing or of the wrong size for \(v.type)")
+            }
+        }
+        self.path = label
+        self.graph = graph
+        self.tokenizerSpec = tokenizerSpec
+        self.reader = nil
+        self.constants = constants
+    }
 
     /// Opens and validates an artifact; weights stored raw are mapped, not copied.
     public init(path: String, verification: ArtifactVerification = .structure) throws {
         self.path = path
-        reader = try ArtifactReader(path: path, verify: verification)
+        let reader = try ArtifactReader(path: path, verify: verification)
+        self.reader = reader
         guard let graphBytes = try reader.payload(.graph) else {
             throw IngotError(.format, file: path, location: "section GRPH", "missing")
         }

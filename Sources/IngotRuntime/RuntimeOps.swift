@@ -22,6 +22,23 @@ enum RuntimeOps {
         }
     }
 
+    /// Rows of an int8 table [rows, width] with scales [rows, width/group], dequantized.
+    static func gatherInt8(table: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, width: Int, group: Int,
+                           ids: UnsafePointer<Int32>, count: Int, out: UnsafeMutablePointer<Float>, tableName: String) throws {
+        let groups = width / group
+        for i in 0..<count {
+            let id = Int(ids[i])
+            guard id >= 0, id < rows else {
+                throw IngotError(.shape, location: "gather from '\(tableName)'", "id \(id) at position \(i) is outside 0..<\(rows)")
+            }
+            let src = table + id * width, s = scales + id * groups, o = out + i * width
+            for g in 0..<groups {
+                let scale = s[g]
+                for j in g * group..<(g + 1) * group { o[j] = Float(src[j]) * scale }
+            }
+        }
+    }
+
     static func apply(_ kind: BinaryKind, _ x: Float, _ y: Float) -> Float {
         switch kind {
         case .add: return x + y

@@ -37,7 +37,7 @@ final class ParserTests: XCTestCase {
               %sl: f32[batch, 1, seq, 4] = slice(%tr) {axis = 1, start = 1, end = 2}
               %c: f32[batch, 3, seq, 4] = concat(%tr, %sl) {axis = 1}
               %l: f32[batch, seq, 8] = linear(%a, @w, @b) {activation = silu}
-              %li: f32[batch, seq, 8] = linear_int8(%l, @q, @qs, @b) {group = 4, activation = none, mode = static, input_scale = 0.25}
+              %li: f32[batch, seq, 8] = linear_int8(%l, @q, @qs, @b) {group = 4, activation = none, mode = static, input_scale = 0.25, smoothed = false}
               %sw: f32[batch, seq, 4] = swiglu(%li)
               %an: f32[batch, seq, 8], %as: f32[batch, seq, 8] = add_layer_norm(%li, %l, @b, @b) {epsilon = 1e-12}
               %rn: f32[batch, seq, 8], %rs: f32[batch, seq, 8] = add_rms_norm(%an, %as, @b) {epsilon = 1e-06}
@@ -45,6 +45,7 @@ final class ParserTests: XCTestCase {
               %p: f32[batch, 8] = mean_pool(%rs, %ids)
               %e: f32[batch, 8] = l2_normalize(%p) {axis = -1, epsilon = 1e-12}
               %h: f16[batch, 8] = cast(%e) {to = f16}
+              %gi: f32[batch, seq, 8] = gather_int8(@q, @qs, %ids) {group = 4}
               return %e, %s1
             }
 

@@ -1,0 +1,176 @@
+// Calibration: the Calibrator the quantization and pruning passes use — runs a graph on
+// calibration data (sentences for encoders, token windows for language models) to gather
+// activation statistics, and measures a candidate graph's output error against the float
+// graph: 1 − mean cosine of sentence embeddings (encoders), or mean KL divergence of
+// next-token distributions in nats (language models). No pass logic lives here.
+
+import IngotCore
+import IngotIR
+import IngotPasses
+import IngotRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Token ids to calibrate or evaluate on.
+public enum CalibrationData: Sendable {
+    /// Tokenized sentences ([CLS] … [SEP]) for encoders.
+    case sentences([[Int32]])
+    /// Windows of consecutive tokens for language models, each run alone from position 0.
+    case windows([[Int32]])
+
+    public var count: Int {
+        switch self {
+        case .sentences(let s): return s.count
+        case .windows(let w): return w.count
+        }
+    }
+}
+
+public final class ModelCalibrator: Calibrator, @unchecked Sendable {
+    public let data: CalibrationData
+    let models: GraphModels
+    /// Samples kept per value for range estimation (rows subsampled evenly).
+    let maxSampleRows = 256
+    private var referenceOutputs: [[Float]]?
+    private var referenceKey: Int?
+
+    public init(data: CalibrationData, models: GraphModels) {
+        self.data = data
+        self.models = models
+    }
+
+    public func statistics(of values: [ValueID], in graph: Graph) throws -> [ValueID: ActivationStatistics] {
+        let model = try models.model(exposing(values, in: graph), label: "calibration graph")
+        var maxAbs: [ValueID: [Float]] = [:], sumSq: [ValueID: [Double]] = [:], samples: [ValueID: [Float]] = [:]
+        var rows: [ValueID: Int] = [:]
+        let names = values.map { graph[$0].name }
+        func accumulate(_ outputs: [String: HostTensor], validRows: [Range<Int>]) {
+            for (id, name) in zip(values, names) {
+                guard let t = outputs[name], let x = t.floats, let k = t.shape.last else { continue }
+                var m = maxAbs[id] ?? [Float](repeating: 0, count: k)
+                var s = sumSq[id] ?? [Double](repeating: 0, count: k)
+                var kept = samples[id] ?? []
+                for range in validRows {
+                    for r in range {
+                        let row = r * k
+                        for j in 0..<k {
+                            let v = x[row + j]
+                            m[j] = max(m[j], abs(v))
+                            s[j] += Double(v) * Double(v)
+                        }
+                        let seen = rows[id, default: 0]
+                        if kept.count < maxSampleRows * k, seen % 4 == 0 { kept.append(contentsOf: x[row..<row + k]) }
+                        rows[id] = seen + 1
+                    }
+                }
+                maxAbs[id] = m
+                sumSq[id] = s
+                samples[id] = kept
+            }
+        }
+        switch data {
+        case .sentences(let sentences):
+            let encoder = try Encoder(model: model)
+            for start in stride(from: 0, to: sentences.count, by: 16) {
+                let batch = Array(sentences[start..<min(sentences.count, start + 16)])
+                let seq = batch.map(\.count).max()!
+                let out = try encoder.run(ids: batch)
+                accumulate(out, validRows: batch.enumerated().map { $0.offset * seq..<$0.offset * seq + $0.element.count })
+            }
+        case .windows(let windows):
+            let session = model.makeSession(maxContext: windows.map(\.count).max() ?? 1)
+            for w in windows {
+                session.reset()
+                let out = try session.run(inputs: [
+                    "input_ids": HostTensor(shape: [1, w.count], ints: w),
+                    "position_ids": HostTensor(shape: [1, w.count], ints: (0..<w.count).map(Int32.init)),
+                ])
+                accumulate(out, validRows: [0..<w.count])
+            }
+        }
+        var result: [ValueID: ActivationStatistics] = [:]
+        for id in values {
+            guard let m = maxAbs[id], let s = sumSq[id] else { continue }
+            result[id] = ActivationStatistics(channelMaxAbs: m, channelNorm: s.map { Float($0.squareRoot()) },
+                                              samples: samples[id] ?? [], rows: rows[id] ?? 0)
+        }
+        return result
+    }
+
+    public func outputError(reference: Graph, candidate: Graph) throws -> Double {
+        let key = reference.text.hashValue
+        if referenceOutputs == nil || referenceKey != key {
+            referenceOutputs = try outputs(of: reference)
+            referenceKey = key
+        }
+        let ref = referenceOutputs!
+        let got = try outputs(of: candidate)
+        switch data {
+        case .sentences:
+            let cosines = zip(ref, got).map { cosine($0, $1) }
+            return 1 - cosines.reduce(0, +) / Double(max(cosines.count, 1))
+        case .windows(let windows):
+            // Each entry is one window's logits [n, vocab]; mean KL over positions.
+            var total = 0.0, count = 0
+            for (i, (r, c)) in zip(ref, got).enumerated() {
+                for (kl, _) in klAndAgreement(r, c, vocab: r.count / windows[i].count) { total += kl; count += 1 }
+            }
+            return total / Double(max(count, 1))
+        }
+    }
+
+    /// Embeddings per sentence, or logits per window.
+    func outputs(of graph: Graph) throws -> [[Float]] {
+        let model = try models.model(graph, label: "candidate graph")
+        switch data {
+        case .sentences(let sentences):
+            let encoder = try Encoder(model: model)
+            var out: [[Float]] = []
+            for start in stride(from: 0, to: sentences.count, by: 16) {
+                out += try encoder.embed(ids: Array(sentences[start..<min(sentences.count, start + 16)]))
+            }
+            return out
+        case .windows(let windows):
+            let lm = try LanguageModel(model: model, maxContext: windows.map(\.count).max() ?? 1)
+            return try windows.map { w in
+                lm.session.reset()
+                return try lm.logits(ids: w)
+            }
+        }
+    }
+}
+
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for i in a.indices {
+        dot += Double(a[i]) * Double(b[i])
+        na += Double(a[i]) * Double(a[i])
+        nb += Double(b[i]) * Double(b[i])
+    }
+    return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
+}
+
+/// Per position of two logit matrices [n, vocab]: KL(softmax(p) ‖ softmax(q)) in nats and
+/// whether their argmax agrees.
+func klAndAgreement(_ p: [Float], _ q: [Float], vocab: Int) -> [(Double, Bool)] {
+    let n = p.count / vocab
+    var out: [(Double, Bool)] = []
+    out.reserveCapacity(n)
+    for i in 0..<n {
+        let pr = p[i * vocab..<(i + 1) * vocab], qr = q[i * vocab..<(i + 1) * vocab]
+        let pm = Double(pr.max()!), qm = Double(qr.max()!)
+        var pz = 0.0, qz = 0.0
+        for v in pr { pz += exp(Double(v) - pm) }
+        for v in qr { qz += exp(Double(v) - qm) }
+        let plz = log(pz), qlz = log(qz)
+        var kl = 0.0
+        for (a, b) in zip(pr, qr) {
+            let lp = Double(a) - pm - plz, lq = Double(b) - qm - qlz
+            kl += exp(lp) * (lp - lq)
+        }
+        out.append((max(kl, 0), pr.firstIndex(of: pr.max()!)! == qr.firstIndex(of: qr.max()!)!))
+    }
+    return out
+}

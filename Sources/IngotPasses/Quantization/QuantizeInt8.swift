@@ -1,0 +1,284 @@
+// quantize: int8 weights for linear layers (and optionally embeddings / the LM head), with
+// run-time activation quantization (dynamic per token, static from calibration, or none:
+// weight-only), SmoothQuant scaling, per-layer sensitivity and accuracy-aware mixed
+// precision (--max-drop). It rewrites nodes one for one; it never copies model code. The
+// int8 kernels themselves are in IngotKernels; this pass only decides and converts.
+
+import IngotCore
+import IngotIR
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Pass {
+    /// Runs after `fuse` when both are given (it quantizes the fused linears, so Q/K/V share
+    /// one int8 GEMM). Without a calibrator it can only run dynamic or weight-only mode with
+    /// no smoothing, sensitivity or budget.
+    ///
+    ///     @w: f32[N, K]                                          @w.q8: i8[N, K]   @w.q8.scales: f32[N, K/g]
+    ///     %y = linear(%x, @w, @b) {activation = gelu}       →   %y = linear_int8(%x, @w.q8, @w.q8.scales, @b)
+    ///                                                                 {group = g, activation = gelu, mode = dynamic, …}
+    ///     %e = gather(@table, %ids)                          →   %e = gather_int8(@table.q8, @table.q8.scales, %ids) {group = g}
+    ///
+    /// w ≈ q·scale per (row, group of g inputs), |q| ≤ 127; x·wᵀ ≈ Σ_g scale_x·scale_w·(q_x·q_w)_g.
+    public static let quantize = Pass(
+        name: "quantize", summary: "int8 weights (+ int8 activations), calibration, sensitivity, mixed precision",
+        positional: "type",
+        options: [
+            PassOption("type", .choice(["int8"]), default: "int8", "target type"),
+            PassOption("mode", .choice(["dynamic", "static", "weight-only"]), default: "dynamic",
+                       "activations: int8 per token at run time, int8 with calibrated scales, or float"),
+            PassOption("group", .choice(["0", "32", "64", "128"]), default: "0", "inputs per weight scale; 0 = one per output channel"),
+            PassOption("scale-type", .choice(["f32", "f16"]), default: "f32", "precision the scales are rounded to"),
+            PassOption("embeddings", .choice(["int8", "f32"]), default: "int8", "embedding tables (gather)"),
+            PassOption("lm-head", .choice(["int8", "f32"]), default: "int8", "the output projection of a language model"),
+            PassOption("calibrate", .choice(["minmax", "percentile", "mse"]), default: "minmax", "static mode: activation range estimator"),
+            PassOption("percentile", .number(90...100), default: "99.99", "percentile for --calibrate percentile"),
+            PassOption("smooth", .number(0...1), default: "0", "SmoothQuant alpha; 0 disables"),
+            PassOption("sensitivity", .flag, default: "false", "measure each layer's output error alone (needs calibration)"),
+            PassOption("max-drop", .number(0...1), default: "1", "output-error budget; the most sensitive layers stay float until it holds"),
+            PassOption("min-inputs", .integer(1...1_000_000), default: "64", "linears with fewer inputs (K) stay float"),
+        ],
+        body: { g, options, context in try Int8Quantizer(options: options, context: context).run(&g) })
+}
+
+/// One quantizable node and how it will be converted.
+struct QuantizationSite {
+    enum Kind: String { case linear, lmHead = "lm_head", embedding }
+    var node: Int
+    var kind: Kind
+    var weight: ValueID
+    var group: Int
+    var inputScale: Float = 0
+    var smooth: [Float]?
+}
+
+struct Int8Quantizer {
+    let options: PassOptions
+    let context: PassContext
+    var mode: Int8ActivationMode {
+        switch options["mode"] {
+        case "static": return .static
+        case "weight-only": return .weightOnly
+        default: return .dynamic
+        }
+    }
+
+    func run(_ g: inout Graph) throws -> PassRecord {
+        let needsCalibration = mode == .static || options.double("smooth") > 0 || options.flag("sensitivity") || options.double("max-drop") < 1
+        if needsCalibration && context.calibrator == nil {
+            throw IngotError(.invalidArgument, location: "pass 'quantize'",
+                             "mode=\(options["mode"]), smooth, sensitivity and max-drop need calibration data (--calibration FILE)")
+        }
+        var sites = findSites(g)
+        if let calibrator = context.calibrator, mode == .static || options.double("smooth") > 0 {
+            let inputs = Array(Set(sites.filter { $0.kind != .embedding }.map { g.nodes[$0.node].inputs[0] }))
+            context.log("quantize: calibrating \(inputs.count) activation inputs")
+            let stats = try calibrator.statistics(of: inputs, in: g)
+            for i in sites.indices where sites[i].kind != .embedding {
+                guard let s = stats[g.nodes[sites[i].node].inputs[0]] else { continue }
+                try calibrate(&sites[i], stats: s, in: g)
+            }
+        }
+
+        var layers: [LayerRecord] = []
+        var keptFloat: Set<Int> = []
+        let float = g
+        if let calibrator = context.calibrator, options.flag("sensitivity") || options.double("max-drop") < 1 {
+            var sensitivity: [Int: Double] = [:]
+            for (i, site) in sites.enumerated() {
+                context.log("quantize: sensitivity \(i + 1)/\(sites.count) \(float[site.weight].name)")
+                sensitivity[site.node] = try calibrator.outputError(reference: float, candidate: try converted(float, sites: [site]))
+            }
+            let budget = options.double("max-drop")
+            if budget < 1 {
+                var error = try calibrator.outputError(reference: float, candidate: try converted(float, sites: sites))
+                let ranked = sites.sorted { (sensitivity[$0.node] ?? 0) > (sensitivity[$1.node] ?? 0) }
+                var k = 0
+                while error > budget, k < ranked.count {
+                    keptFloat.insert(ranked[k].node)
+                    k += 1
+                    error = try calibrator.outputError(reference: float, candidate: try converted(float, sites: sites.filter { !keptFloat.contains($0.node) }))
+                    context.log("quantize: \(k) layer(s) kept float, output error \(error)")
+                }
+            }
+            for site in sites {
+                layers.append(LayerRecord(name: float[site.weight].name, kind: site.kind.rawValue,
+                                          dtype: keptFloat.contains(site.node) ? "f32" : "int8",
+                                          quantError: try weightError(site, in: float), sensitivity: sensitivity[site.node],
+                                          keptFloat: keptFloat.contains(site.node)))
+            }
+        } else {
+            for site in sites {
+                layers.append(LayerRecord(name: float[site.weight].name, kind: site.kind.rawValue, dtype: "int8",
+                                          quantError: try weightError(site, in: float)))
+            }
+        }
+        let chosen = sites.filter { !keptFloat.contains($0.node) }
+        let bytesBefore = Set(chosen.map(\.weight)).reduce(0) { $0 + (float.type(of: $1).shape.elementCount ?? 0) * float.type(of: $1).dtype.byteSize }
+        g = try converted(float, sites: chosen)
+        let quantizedWeights = Set(chosen.map(\.weight))
+        let bytesAfter = quantizedWeights.reduce(0) { total, w in
+            let n = float.type(of: w).shape.elementCount ?? 0
+            let site = chosen.first { $0.weight == w }!
+            return total + n + n / site.group * (options["scale-type"] == "f16" ? 2 : 4)
+        }
+        return PassRecord(name: "quantize", stats: [
+            ("layers_quantized", Double(chosen.count)),
+            ("layers_kept_float", Double(keptFloat.count)),
+            ("weight_bytes_before", Double(bytesBefore)),
+            ("weight_bytes_after", Double(bytesAfter)),
+            ("bytes_saved", Double(bytesBefore - bytesAfter)),
+        ], layers: layers)
+    }
+
+    func groupSize(k: Int) -> Int? {
+        let g = options.int("group")
+        if g == 0 { return k }
+        return k % g == 0 ? g : nil
+    }
+
+    func findSites(_ g: Graph) -> [QuantizationSite] {
+        var sites: [QuantizationSite] = []
+        let gathered = Set(g.nodes.compactMap { node -> ValueID? in
+            if case .gather = node.op { return node.inputs[0] } else { return nil }
+        })
+        for (i, node) in g.nodes.enumerated() {
+            if case .gather = node.op {
+                let table = node.inputs[0]
+                guard options["embeddings"] == "int8", g.isConstant(table), g.type(of: table).dtype == .f32,
+                      let h = g.type(of: table).shape[1].fixedValue, let group = groupSize(k: h) else { continue }
+                sites.append(QuantizationSite(node: i, kind: .embedding, weight: table, group: group))
+                continue
+            }
+            guard let view = LinearView(node, in: g), g.type(of: view.weight).dtype == .f32,
+                  let sizes = g.type(of: view.weight).shape.fixedSizes, sizes[1] >= options.int("min-inputs"),
+                  let group = groupSize(k: sizes[1]) else { continue }
+            let isHead = gathered.contains(view.weight) || node.outputs.contains { g.outputs.contains($0) && g[$0].name == "logits" }
+            if isHead && options["lm-head"] == "f32" { continue }
+            sites.append(QuantizationSite(node: i, kind: isHead ? .lmHead : .linear, weight: view.weight, group: group))
+        }
+        return sites
+    }
+
+    /// Static scale and SmoothQuant factors from activation statistics.
+    func calibrate(_ site: inout QuantizationSite, stats: ActivationStatistics, in g: Graph) throws {
+        let alpha = Float(options.double("smooth"))
+        var samples = stats.samples
+        if alpha > 0 {
+            let w = try g.floats(of: site.weight)
+            let k = g.type(of: site.weight).shape[1].fixedValue!
+            let n = w.count / k
+            var wMax = [Float](repeating: 0, count: k)
+            for r in 0..<n { for j in 0..<k { wMax[j] = max(wMax[j], abs(w[r * k + j])) } }
+            let s = (0..<k).map { j -> Float in
+                let a = max(stats.channelMaxAbs[j], 1e-5), b = max(wMax[j], 1e-5)
+                let v = powf(a, alpha) / powf(b, 1 - alpha)
+                return v.isFinite && v > 0 ? v : 1
+            }
+            site.smooth = s
+            for i in samples.indices { samples[i] /= s[i % k] }
+        }
+        if mode == .static {
+            site.inputScale = WeightQuantizer.activationScale(samples, method: options["calibrate"], percentile: options.double("percentile"))
+        }
+    }
+
+    func weightError(_ site: QuantizationSite, in g: Graph) throws -> Double? {
+        guard g.constant(site.weight)?.source != nil else { return nil }
+        let w = try g.floats(of: site.weight)
+        let k = g.type(of: site.weight).shape[1].fixedValue!
+        let q = WeightQuantizer.quantize(scaled(w, k: k, smooth: site.smooth), rows: w.count / k, cols: k, group: site.group)
+        return WeightQuantizer.relativeError(scaled(w, k: k, smooth: site.smooth), q, cols: k, group: site.group)
+    }
+
+    /// w[:, j] · s[j]: the weight side of SmoothQuant.
+    func scaled(_ w: [Float], k: Int, smooth: [Float]?) -> [Float] {
+        guard let s = smooth else { return w }
+        return w.enumerated().map { $0.element * s[$0.offset % k] }
+    }
+
+    /// A copy of `g` with the given sites converted to int8.
+    func converted(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
+        var g = base
+        var made: [String: (ValueID, ValueID)] = [:]
+        let f16Scales = options["scale-type"] == "f16"
+        for site in sites {
+            let w = site.weight
+            let sizes = g.type(of: w).shape.fixedSizes!
+            let (n, k) = (sizes[0], sizes[1])
+            let smooth = site.smooth
+            let key = "\(w.index)|\(site.group)|\(smooth.map { $0.count } ?? 0)|\(site.node)"
+            let shareKey = smooth == nil ? "\(w.index)|\(site.group)" : key
+            let (qID, sID): (ValueID, ValueID)
+            if let existing = made[shareKey] {
+                (qID, sID) = existing
+            } else {
+                let group = site.group
+                let box = QuantizedBox { [self] buffers in
+                    let floats = try Graph.floats(buffers[0], dtype: .f32, name: "weight")
+                    var q = WeightQuantizer.quantize(scaled(floats, k: k, smooth: smooth), rows: n, cols: k, group: group)
+                    if f16Scales { q.scales = q.scales.map { floatFromHalfBits(halfBitsFromFloat($0)) } }
+                    return q
+                }
+                qID = g.addDerivedConstant(g[w].name + ".q8", TensorType(.i8, Shape(fixed: [n, k])), parents: [w],
+                                           origin: "int8 of \(g[w].name)", compute: { TensorBuffer(array: try box.get($0).values) })
+                sID = g.addDerivedConstant(g[w].name + ".q8.scales", TensorType(.f32, Shape(fixed: [n, k / group])), parents: [w],
+                                           origin: "int8 scales of \(g[w].name)", compute: { TensorBuffer(array: try box.get($0).scales) })
+                made[shareKey] = (qID, sID)
+            }
+            let node = g.nodes[site.node]
+            switch site.kind {
+            case .embedding:
+                g.nodes[site.node] = Node(op: .gatherInt8(group: site.group), inputs: [qID, sID, node.inputs[1]], outputs: node.outputs)
+            case .linear, .lmHead:
+                let view = LinearView(node, in: g)!
+                var inputs = [view.x, qID, sID]
+                if let b = view.bias { inputs.append(b) }
+                if let s = smooth {
+                    inputs.append(g.addConstant(g.freshName(g[w].name + ".smooth"), TensorType(.f32, Shape(fixed: [k])),
+                                                source: ConstantSource(origin: "SmoothQuant factors", buffer: TensorBuffer(array: s))))
+                }
+                let attrs = Int8LinearAttributes(group: site.group, activation: view.activation, mode: mode,
+                                                 inputScale: mode == .static ? site.inputScale : 0, smoothed: smooth != nil)
+                g.nodes[site.node] = Node(op: .linearInt8(attrs), inputs: inputs, outputs: node.outputs)
+            }
+        }
+        g.compact()
+        return g
+    }
+}
+
+/// Computes a weight's quantization once for both derived constants (values and scales).
+final class QuantizedBox: @unchecked Sendable {
+    private let compute: ([TensorBuffer]) throws -> QuantizedRows
+    private var cached: QuantizedRows?
+    private var served = 0
+    private let lock = PassLock()
+
+    init(_ compute: @escaping ([TensorBuffer]) throws -> QuantizedRows) { self.compute = compute }
+
+    func get(_ parents: [TensorBuffer]) throws -> QuantizedRows {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cached {
+            served += 1
+            if served >= 2 { cached = nil; served = 0 }
+            return c
+        }
+        let q = try compute(parents)
+        cached = q
+        served = 1
+        return q
+    }
+}
+
+/// A pthread mutex (Foundation-free).
+final class PassLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
+}
