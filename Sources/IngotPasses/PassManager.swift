@@ -139,12 +139,12 @@ public struct Pass: Sendable {
     public let options: [PassOption]
     /// Passes that must run earlier in the pipeline (a message names them otherwise).
     public let requires: [String]
-    /// Needs calibration data.
-    public let needsCalibration: Bool
+    /// Whether these options need calibration data.
+    public let needsCalibration: @Sendable (PassOptions) -> Bool
     let body: @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord
 
     public init(name: String, summary: String, positional: String? = nil, options: [PassOption] = [], requires: [String] = [],
-                needsCalibration: Bool = false,
+                needsCalibration: @escaping @Sendable (PassOptions) -> Bool = { _ in false },
                 body: @escaping @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord) {
         self.name = name
         self.summary = summary
@@ -240,13 +240,12 @@ public struct Pipeline: Sendable {
     public init(steps: [PassInvocation]) { self.steps = steps }
 
     /// `fuse,quantize=int8:mode=dynamic` — commas separate passes, `=` gives the positional
-    /// option, `:` separates `key=value` options; a comma followed by something that is not
-    /// a pass name continues the previous value (`distill=student:layers=0,2,4`).
+    /// option, `:` separates `key=value` options; a comma followed by a digit continues the
+    /// previous value (`distill=student:layers=0,2,4`).
     public static func parse(_ spec: String, registry: PassRegistry = .standard) throws -> Pipeline {
         var items: [String] = []
         for piece in spec.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-            let head = String(piece.prefix { $0 != "=" && $0 != ":" })
-            if registry.pass(named: head) == nil, let last = items.popLast(), !piece.isEmpty {
+            if let first = piece.first, first.isNumber, let last = items.popLast() {
                 items.append(last + "," + piece)
             } else {
                 items.append(piece)
@@ -367,7 +366,7 @@ public struct Pipeline: Sendable {
         }
     }
 
-    public var needsCalibration: Bool { steps.contains { $0.pass.needsCalibration } }
+    public var needsCalibration: Bool { steps.contains { $0.pass.needsCalibration($0.options) } }
 
     /// Applies every step; verifies after each when the context asks; returns the records.
     public func run(_ graph: inout Graph, context: PassContext) throws -> [PassRecord] {

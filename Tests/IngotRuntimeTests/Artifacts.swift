@@ -5,6 +5,7 @@ import XCTest
 import IngotCheckpoint
 import IngotCompiler
 import IngotCore
+import IngotPasses
 import IngotTestSupport
 
 
@@ -15,18 +16,25 @@ enum BuiltArtifacts {
     private static let lock = NSLock()
 
     /// Path of the float32 artifact built from `source` (built on first use).
-    static func path(for source: URL, name: String) throws -> String {
+    static func path(for source: URL, name: String, passes: String? = nil) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         if let cached = cache[name] { return try cached.get() }
         let out = directory.appendingPathComponent(name + ".ingot").path
-        let result = Result { try ArtifactBuilder.build(source: source.path, output: out).outputPath }
+        let result = Result {
+            var options = BuildOptions()
+            if let passes { options.pipeline = try Pipeline.parse(passes) }
+            options.passContext = PassContext(verifyBetweenPasses: true)
+            return try ArtifactBuilder.build(source: source.path, output: out, options: options).outputPath
+        }
         cache[name] = result
         return try result.get()
     }
 
     static func miniLM() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm") }
     static func smolLM2() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2") }
+    static func miniLMFused() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-fused", passes: "fuse") }
+    static func smolLM2Fused() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-fused", passes: "fuse") }
 }
 
 /// Float32 view of a tensor in a reference safetensors file.

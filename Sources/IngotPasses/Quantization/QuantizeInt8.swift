@@ -40,6 +40,7 @@ extension Pass {
             PassOption("max-drop", .number(0...1), default: "1", "output-error budget; the most sensitive layers stay float until it holds"),
             PassOption("min-inputs", .integer(1...1_000_000), default: "64", "linears with fewer inputs (K) stay float"),
         ],
+        needsCalibration: { Int8Quantizer.needsCalibration($0) },
         body: { g, options, context in try Int8Quantizer(options: options, context: context).run(&g) })
 }
 
@@ -65,9 +66,12 @@ struct Int8Quantizer {
         }
     }
 
+    static func needsCalibration(_ options: PassOptions) -> Bool {
+        options["mode"] == "static" || options.double("smooth") > 0 || options.flag("sensitivity") || options.double("max-drop") < 1
+    }
+
     func run(_ g: inout Graph) throws -> PassRecord {
-        let needsCalibration = mode == .static || options.double("smooth") > 0 || options.flag("sensitivity") || options.double("max-drop") < 1
-        if needsCalibration && context.calibrator == nil {
+        if Int8Quantizer.needsCalibration(options) && context.calibrator == nil {
             throw IngotError(.invalidArgument, location: "pass 'quantize'",
                              "mode=\(options["mode"]), smooth, sensitivity and max-drop need calibration data (--calibration FILE)")
         }
