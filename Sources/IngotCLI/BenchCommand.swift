@@ -92,9 +92,14 @@ struct BenchCommand: ParsableCommand {
                                                     threads: threadCount, samples: steps))
                 }
             }
-            let report = BenchReport(artifact: artifact, loadSeconds: load, peakRSSBytes: peakResidentBytes(),
+            let peak = peakResidentBytes()
+            var report = BenchReport(artifact: artifact, loadSeconds: load, peakRSSBytes: peak,
                                      measurements: measurements, machine: .current(usableCPUs: Threads.availableCPUCount()),
                                      build: .current)
+            if model.usesKVCache && decode > 0 {
+                report.decodeBound = DecodeBound(weightBytesPerToken: MemoryBandwidth.weightBytesPerToken(model.graph),
+                                                 readBytesPerSecond: MemoryBandwidth.measureRead())
+            }
             print(report.rendered(format.value), terminator: "")
         }
     }

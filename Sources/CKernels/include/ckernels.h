@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "ingot_sync.h"
+
 /// 1 when the running CPU supports AVX2 and FMA, else 0.
 int ingot_cpu_has_avx2_fma(void);
 

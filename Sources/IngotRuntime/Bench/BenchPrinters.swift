@@ -26,6 +26,18 @@ extension BenchReport {
     }
 
     var footer: [String] {
+        var lines = footerBase
+        if let bound = decodeBound {
+            var line = "decode bound: \(fixed(bound.boundTokensPerSecond, 1)) tok/s = \(fixed(bound.readBytesPerSecond / 1e9, 1)) GB/s read ÷ \(fixed(Double(bound.weightBytesPerToken) / 1e6, 1)) MB of weights per token"
+            if let decode = measurements.first(where: { $0.name.hasPrefix("decode") }) {
+                line += "; decode runs at \(fixed(decode.throughput / bound.boundTokensPerSecond * 100, 1))% of it"
+            }
+            lines.insert(line, at: 2)
+        }
+        return lines
+    }
+
+    var footerBase: [String] {
         ["artifact: \(artifact)",
          "load: \(ms(loadSeconds)) ms, peak RSS: \(fixed(Double(peakRSSBytes) / 1_048_576, 1)) MiB",
          "machine: \(machine.cpuModel), \(machine.usableCPUs)/\(machine.logicalCPUs) CPUs usable, \(fixed(Double(machine.memoryBytes) / 1_073_741_824, 1)) GiB, \(machine.kernel)",
@@ -71,7 +83,13 @@ extension BenchReport {
                          ("throughput", .number(m.throughput)),
                          ("samples_ms", .array(m.samples.map { .number($0 * 1000) }))])
             })),
-        ])
+        ] + (decodeBound.map { b in
+            [("decode_bound", JSONValue.object([
+                ("weight_bytes_per_token", .number(Double(b.weightBytesPerToken))),
+                ("read_bytes_per_second", .number(b.readBytesPerSecond)),
+                ("bound_tokens_per_second", .number(b.boundTokensPerSecond)),
+            ]))]
+        } ?? []))
     }
 }
 

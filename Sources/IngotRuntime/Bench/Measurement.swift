@@ -102,6 +102,8 @@ public struct BenchReport: Sendable, Equatable {
     public var measurements: [Measurement]
     public var machine: MachineInfo
     public var build: BuildInfo
+    /// Language models: the memory-bandwidth limit of decoding, measured in the same run.
+    public var decodeBound: DecodeBound?
 
     public init(artifact: String, loadSeconds: Double, peakRSSBytes: Int, measurements: [Measurement],
                 machine: MachineInfo, build: BuildInfo) {
