@@ -96,7 +96,10 @@ final class KernelTwinTests: XCTestCase {
         for pool in pools {
             for (batch, seq, keySeq, heads, kv, d, causal, offset) in [(1, 1, 1, 1, 1, 2, false, 0), (2, 5, 5, 4, 4, 3, false, 0),
                                                                        (1, 7, 7, 9, 3, 8, true, 0), (1, 1, 12, 9, 3, 8, true, 11),
-                                                                       (1, 3, 20, 6, 2, 5, true, 17), (3, 17, 17, 2, 1, 33, false, 0)] {
+                                                                       (1, 3, 20, 6, 2, 5, true, 17), (3, 17, 17, 2, 1, 33, false, 0),
+                                                                       // More queries than one 64-row tile, with a tail tile:
+                                                                       (2, 150, 150, 2, 2, 4, false, 0), (1, 130, 130, 4, 2, 4, true, 0),
+                                                                       (1, 70, 100, 2, 1, 4, true, 30)] {
                 let q = rng.array(batch * seq * heads * d, scale: 2), k = rng.array(batch * keySeq * kv * d, scale: 2)
                 let v = rng.array(batch * keySeq * kv * d)
                 var mask = [Int32](repeating: 1, count: batch * keySeq)
