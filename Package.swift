@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Core types and C shims.
@@ -45,8 +46,9 @@ let package = Package(
 
         // Front ends.
         .target(name: "IngotCLI", dependencies: [
-            "IngotCompiler", "IngotPasses", "IngotRuntime",
+            "IngotCompiler", "IngotPasses", "IngotEval", "IngotRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "ingot", dependencies: ["IngotCLI"]),
         .executableTarget(name: "ingot-run", dependencies: ["IngotRuntime"],

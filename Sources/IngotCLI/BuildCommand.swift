@@ -4,7 +4,14 @@ import ArgumentParser
 import IngotArtifact
 import IngotCompiler
 import IngotCore
+import IngotEval
+import IngotImport
 import IngotPasses
+import IngotRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,8 +34,25 @@ struct BuildCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Optimization passes, in order, e.g. fuse,quantize=int8.", valueName: "list"))
     var passes: String?
 
+    @Option(help: ArgumentHelp("A pass recipe (.yaml, .yml or .json) instead of --passes.", valueName: "file"))
+    var recipe: String?
+
+    @Option(help: ArgumentHelp("Calibration text: one sentence per line (encoders) or running text (language models).", valueName: "file"))
+    var calibration: String?
+
+    @Option(name: .customLong("eval"), help: ArgumentHelp("Evaluation text for the report (default: a held-out fifth of the calibration text).", valueName: "file"))
+    var evaluation: String?
+
+    @Option(help: ArgumentHelp("Write an optimization report (JSON, Formats/report-v1.schema.json).", valueName: "file"))
+    var report: String?
+
+    @Option(help: "Timed runs per latency row in the report.")
+    var reportRuns = 20
+
     @Flag(help: "Verify the graph after every pass (always on in debug builds).")
     var verifyPasses = false
+
+    @OptionGroup var threadOptions: ThreadOptions
 
     @OptionGroup var global: GlobalOptions
 
@@ -39,25 +63,51 @@ struct BuildCommand: ParsableCommand {
         guard output.hasSuffix(".ingot") else {
             throw ValidationError("--output must end in .ingot, got '\(output)'")
         }
+        if passes != nil && recipe != nil { throw ValidationError("give either --passes or --recipe, not both") }
+        guard reportRuns >= 1 else { throw ValidationError("--report-runs must be at least 1, got \(reportRuns)") }
     }
 
     func run() throws {
         ArtifactWriter.removeTemporaryFilesOnInterrupt()
+        Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         var options = BuildOptions()
         options.compressTensors = compress.value
         options.zstdLevel = zstdLevel
-        if let passes {
-            options.pipeline = try reportingErrors { try Pipeline.parse(passes) }
+        let log: @Sendable (String) -> Void = { [quiet = global.quiet, verbose = global.verbose] line in
+            if verbose && !quiet { Terminal.error(line) }
         }
-        options.passContext = PassContext(verifyBetweenPasses: verifyPasses || PassContext.debugBuild,
-                                          log: { [quiet = global.quiet, verbose = global.verbose] line in
-                                              if verbose && !quiet { Terminal.error(line) }
-                                          })
         let clock = ContinuousClock()
         let start = clock.now
-        let summary = try reportingErrors {
-            try ArtifactBuilder.build(source: source, output: output, options: options,
-                                      progress: global.quiet ? nil : Terminal.progress)
+        let (summary, imported, data) = try reportingErrors { () throws -> (BuildSummary, ImportedModel, EvaluationData?) in
+            // Everything that can be checked is checked before any work.
+            if let passes { options.pipeline = try Pipeline.parse(passes) }
+            if let recipe { options.pipeline = try RecipeFile.load(recipe) }
+            if options.pipeline.needsCalibration && calibration == nil {
+                let names = options.pipeline.steps.filter { $0.pass.needsCalibration($0.options) }.map(\.pass.name)
+                throw IngotError(.invalidArgument, location: "--calibration",
+                                 "missing; pass\(names.count == 1 ? "" : "es") \(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") calibration data")
+            }
+            let imported = try ModelImporter.importModel(at: source)
+            var data: EvaluationData?
+            if let file = calibration ?? evaluation {
+                guard let spec = imported.tokenizer else {
+                    throw IngotError(.unsupported, file: source, "the checkpoint has no tokenizer to read calibration text with")
+                }
+                data = try EvaluationData.load(calibrationFile: file, evaluationFile: calibration == nil ? nil : evaluation,
+                                               tokenizer: spec, isEncoder: imported.architecture == "bert")
+            }
+            let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)
+            options.passContext = PassContext(calibrator: data.map { ModelCalibrator(data: $0.calibration, models: models) },
+                                              verifyBetweenPasses: verifyPasses || PassContext.debugBuild, log: log)
+            let summary = try ArtifactBuilder.write(imported, source: source, output: output, options: options,
+                                                    progress: global.quiet ? nil : Terminal.progress)
+            models.clear()
+            return (summary, imported, data)
+        }
+        if let report {
+            try reportingErrors {
+                try writeReport(to: report, summary: summary, imported: imported, data: data, options: options, log: log)
+            }
         }
         let seconds = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
         guard !global.quiet else { return }
@@ -96,5 +146,32 @@ extension String {
         let whole = Int(scaled / 100)
         let frac = Int(abs(scaled).truncatingRemainder(dividingBy: 100))
         self = "\(value < 0 && whole == 0 ? "-" : "")\(whole).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}
+
+extension BuildCommand {
+    /// Builds the float32 baseline beside the output (unless no passes ran), compares, and
+    /// writes the report. The baseline artifact is removed afterwards.
+    func writeReport(to path: String, summary: BuildSummary, imported: ImportedModel, data: EvaluationData?,
+                     options: BuildOptions, log: @escaping @Sendable (String) -> Void) throws {
+        var baselinePath = output
+        var temporary: String?
+        if !options.pipeline.steps.isEmpty {
+            temporary = output + ".baseline-\(getpid()).ingot"
+            baselinePath = temporary!
+            log("building the float32 baseline for the report")
+            var plain = BuildOptions()
+            plain.compressTensors = options.compressTensors
+            plain.zstdLevel = options.zstdLevel
+            _ = try ArtifactBuilder.write(imported, source: source, output: baselinePath, options: plain)
+        }
+        defer { if let temporary { unlink(temporary) } }
+        var settings = BuildEvaluation.Settings()
+        settings.runs = reportRuns
+        let evaluation = try BuildEvaluation.run(baselinePath: baselinePath, optimizedPath: output, data: data, settings: settings,
+                                                 log: log)
+        let baselineBytes = (try? MappedFile(path: baselinePath).count) ?? 0
+        try ReportWriter.write(path: path, summary: summary, imported: imported, evaluation: evaluation,
+                               baselineBytes: baselineBytes, commandLine: CommandLine.arguments.joined(separator: " "))
     }
 }

@@ -88,12 +88,10 @@ struct ExecutionPlan {
     }
 
     /// Temporary bytes a node's kernel needs while it runs: int8 linear layers quantize their
-    /// input rows ([m, k] int8 plus [m, k/group] f32 scales) unless they run weight-only.
+    /// input rows unless they run weight-only (see Int8Execution.scratchBytes).
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int {
-        guard case .linearInt8(let a) = op, a.mode != .weightOnly, let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
-        let m = x.reduce(1, *) / k
-        let quantized = (m * k + alignment - 1) / alignment * alignment
-        return quantized + m * (k / max(a.group, 1)) * MemoryLayout<Float>.size
+        guard case .linearInt8(let a) = op, let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
+        return Int8Execution.scratchBytes(m: x.reduce(1, *) / k, k: k, attributes: a)
     }
 }
 

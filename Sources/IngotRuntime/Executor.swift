@@ -157,8 +157,10 @@ enum Executor {
 
         case .linearInt8(let attrs):
             let k = ins[0].shape.last!, nOut = out.shape.last!
+            let hasBias = p.count - 3 - (attrs.smoothed ? 1 : 0) == 1
             try Int8Execution.linear(x: f32(p[0]), weights: p[1].assumingMemoryBound(to: Int8.self), scales: f32(p[2]),
-                                     bias: p.count == 4 ? UnsafePointer(f32(p[3])) : nil, out: f32(o),
+                                     bias: hasBias ? UnsafePointer(f32(p[3])) : nil,
+                                     smooth: attrs.smoothed ? UnsafePointer(f32(p[p.count - 1])) : nil, out: f32(o),
                                      m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
                                      activation: epilogue(attrs.activation), scratch: scratch)
 

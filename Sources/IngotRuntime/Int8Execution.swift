@@ -8,8 +8,10 @@ import IngotIR
 import IngotKernels
 
 enum Int8Execution {
+    static func scratchBytes(m: Int, k: Int, attributes a: Int8LinearAttributes) -> Int { 0 }
+
     static func linear(x: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
-                       bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
+                       bias: UnsafePointer<Float>?, smooth: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
                        attributes a: Int8LinearAttributes, activation: EpilogueActivation,
                        scratch: UnsafeMutableRawPointer?) throws {
         throw IngotError(.unsupported, location: "linear_int8", "int8 kernels are not linked yet")
