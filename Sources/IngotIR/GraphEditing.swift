@@ -68,3 +68,14 @@ extension Graph {
         nodes = nodes.map { Node(op: $0.op, inputs: $0.inputs.map(m), outputs: $0.outputs.map(m)) }
     }
 }
+
+extension Graph {
+    /// Re-derives every node output's type from its inputs, in program order; used after a
+    /// pass changes constant shapes (structured pruning) or attributes (heads).
+    public mutating func reinferTypes() throws {
+        for node in nodes {
+            let types = try inferOutputTypes(node.op, node.inputs.map { values[$0.index].type })
+            for (o, t) in zip(node.outputs, types) { values[o.index].type = t }
+        }
+    }
+}

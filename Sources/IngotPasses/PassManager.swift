@@ -26,6 +26,11 @@ public struct PassOption: Sendable {
         case flag
         /// Comma-separated non-negative integers ("0,2,4").
         case integerList
+
+        var isFlag: Bool {
+            if case .flag = self { return true }
+            return false
+        }
     }
 
     public let name: String
@@ -134,8 +139,9 @@ public struct LayerRecord: Sendable, Equatable {
 public struct Pass: Sendable {
     public let name: String
     public let summary: String
-    /// The option a bare value sets: `quantize=int8` sets `type`.
-    public let positional: String?
+    /// Options bare values set, in order: `prune=wanda:0.5` sets `method`, then `sparsity`.
+    public let positionals: [String]
+    public var positional: String? { positionals.first }
     public let options: [PassOption]
     /// Passes that must run earlier in the pipeline (a message names them otherwise).
     public let requires: [String]
@@ -143,12 +149,13 @@ public struct Pass: Sendable {
     public let needsCalibration: @Sendable (PassOptions) -> Bool
     let body: @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord
 
-    public init(name: String, summary: String, positional: String? = nil, options: [PassOption] = [], requires: [String] = [],
+    public init(name: String, summary: String, positional: String? = nil, positionals: [String] = [], options: [PassOption] = [],
+                requires: [String] = [],
                 needsCalibration: @escaping @Sendable (PassOptions) -> Bool = { _ in false },
                 body: @escaping @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord) {
         self.name = name
         self.summary = summary
-        self.positional = positional
+        self.positionals = positional.map { [$0] + positionals } ?? positionals
         self.options = options
         self.requires = requires
         self.needsCalibration = needsCalibration
@@ -268,8 +275,17 @@ public struct Pipeline: Sendable {
                 }
                 options[key] = v
             }
+            // Bare values after the first (`prune=wanda:0.5`) fill the later positional options in order.
+            var nextPositional = 1
             for part in parts.dropFirst() {
-                let (key, value) = splitKeyValue(part)
+                var (key, value) = splitKeyValue(part)
+                if value == nil, !pass.options.contains(where: { $0.name == key && $0.kind.isFlag }) {
+                    guard nextPositional < pass.positionals.count else {
+                        throw IngotError(.invalidArgument, location: "pass '\(name)'", "unexpected value '\(key)'; write option=value")
+                    }
+                    (key, value) = (pass.positionals[nextPositional], key)
+                    nextPositional += 1
+                }
                 guard options[key] == nil else {
                     throw IngotError(.invalidArgument, location: "pass '\(name)'", "option '\(key)' given twice")
                 }
