@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "IngotCheckpoint", dependencies: ["IngotCore"]),
         .target(name: "IngotIR", dependencies: ["IngotCore"]),
         .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
-        .target(name: "IngotPasses", dependencies: ["IngotIR"]),
+        .target(name: "IngotPasses", dependencies: ["IngotIR", "CBLAS"]),
         .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
         .target(name: "IngotCompiler", dependencies: [
             "IngotImport", "IngotPasses", "IngotArtifact",

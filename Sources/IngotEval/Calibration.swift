@@ -42,6 +42,15 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
     }
 
     public func statistics(of values: [ValueID], in graph: Graph) throws -> [ValueID: ActivationStatistics] {
+        try collect(values, in: graph, sampleRows: maxSampleRows, stride: 4)
+    }
+
+    public func rows(of values: [ValueID], in graph: Graph, maxRows: Int) throws -> [ValueID: [Float]] {
+        try collect(values, in: graph, sampleRows: maxRows, stride: 1).mapValues(\.samples)
+    }
+
+    /// Runs the calibration data; keeps every `stride`-th row (at most `sampleRows`) as samples.
+    func collect(_ values: [ValueID], in graph: Graph, sampleRows: Int, stride sampleStride: Int) throws -> [ValueID: ActivationStatistics] {
         let model = try models.model(exposing(values, in: graph), label: "calibration graph")
         var maxAbs: [ValueID: [Float]] = [:], sumSq: [ValueID: [Double]] = [:], samples: [ValueID: [Float]] = [:]
         var rows: [ValueID: Int] = [:]
@@ -61,7 +70,7 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
                             s[j] += Double(v) * Double(v)
                         }
                         let seen = rows[id, default: 0]
-                        if kept.count < maxSampleRows * k, seen % 4 == 0 { kept.append(contentsOf: x[row..<row + k]) }
+                        if kept.count < sampleRows * k, seen % sampleStride == 0 { kept.append(contentsOf: x[row..<row + k]) }
                         rows[id] = seen + 1
                     }
                 }

@@ -190,6 +190,9 @@ public struct PassContext: Sendable {
     public var verifyBetweenPasses: Bool
     /// Progress messages (stderr in the CLI).
     public var log: @Sendable (String) -> Void
+    /// The graph as it was before each pass of the running pipeline (by pass name): the
+    /// teacher of `reconstruct` and `distill`.
+    public var graphsBefore: [String: Graph] = [:]
 
     public init(calibrator: (any Calibrator)? = nil, verifyBetweenPasses: Bool = PassContext.debugBuild,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -229,6 +232,9 @@ public struct ActivationStatistics: Sendable {
 public protocol Calibrator: Sendable {
     /// Statistics of the given values when `graph` runs on the calibration set.
     func statistics(of values: [ValueID], in graph: Graph) throws -> [ValueID: ActivationStatistics]
+    /// Up to `maxRows` rows of each value ([rows, channels] row-major), in calibration order:
+    /// the same rows for any two graphs run on the same data.
+    func rows(of values: [ValueID], in graph: Graph, maxRows: Int) throws -> [ValueID: [Float]]
     /// A scalar error of `candidate` against the float `reference` graph's outputs on the
     /// calibration set (encoders: 1 − mean cosine; language models: mean KL of next-token
     /// distributions). Lower is better; 0 means identical.
@@ -385,10 +391,12 @@ public struct Pipeline: Sendable {
     public var needsCalibration: Bool { steps.contains { $0.pass.needsCalibration($0.options) } }
 
     /// Applies every step; verifies after each when the context asks; returns the records.
-    public func run(_ graph: inout Graph, context: PassContext) throws -> [PassRecord] {
+    public func run(_ graph: inout Graph, context initial: PassContext) throws -> [PassRecord] {
         var records: [PassRecord] = []
+        var context = initial
         for step in steps {
             let start = monotonicSeconds()
+            context.graphsBefore[step.pass.name] = graph
             context.log("pass \(step.pass.name)")
             var record = try step.pass.body(&graph, step.options, context)
             record.name = step.pass.name
