@@ -27,7 +27,14 @@ extension Pass {
         body: { g, options, context in try Reconstructor(options: options, context: context).run(&g) })
 }
 
-struct Reconstructor {
+public struct LayerRefit: Sendable {
+    public var weights: [Float]
+    /// ‖X_s Wᵀ − X_t W_tᵀ‖ / ‖X_t W_tᵀ‖ before and after.
+    public var errorBefore: Double
+    public var errorAfter: Double
+}
+
+public struct Reconstructor {
     let options: PassOptions
     let context: PassContext
 
@@ -87,15 +94,8 @@ struct Reconstructor {
         ], layers: records)
     }
 
-    struct Refit {
-        var weights: [Float]
-        /// ‖X_s Wᵀ − X_t W_tᵀ‖ / ‖X_t W_tᵀ‖ before and after.
-        var errorBefore: Double
-        var errorAfter: Double
-    }
-
     /// w, wt: [n, k]; xs, xt: [rows, k] (the same calibration rows through student and teacher).
-    static func refit(pruned w: [Float], teacher wt: [Float], xs: [Float], xt: [Float], k: Int, damping: Float) throws -> Refit {
+    public static func refit(pruned w: [Float], teacher wt: [Float], xs: [Float], xt: [Float], k: Int, damping: Float) throws -> LayerRefit {
         let n = w.count / k, rows = min(xs.count, xt.count) / k
         // G = X_sᵀ X_s [k, k]; C = X_sᵀ X_t [k, k]; R = C · W_tᵀ [k, n].
         var gram = [Float](repeating: 0, count: k * k), cross = [Float](repeating: 0, count: k * k)
@@ -131,6 +131,6 @@ struct Reconstructor {
             for i in y.indices { let d = Double(y[i] - t[i]); num += d * d; den += Double(t[i]) * Double(t[i]) }
             return den > 0 ? (num / den).squareRoot() : 0
         }
-        return Refit(weights: out, errorBefore: error(w), errorAfter: error(out))
+        return LayerRefit(weights: out, errorBefore: error(w), errorAfter: error(out))
     }
 }
