@@ -40,12 +40,19 @@ extension Kernels {
         let tiles = (n + 15) / 16
         pool.parallelFor(tiles, minimumPerThread: 4) { tileRange in
             let cols = tileRange.lowerBound * 16..<min(n, tileRange.upperBound * 16)
+            // The bias goes in as C with β = 1: BLAS would otherwise spend a pass zeroing C.
+            var beta: Float = 0
+            if let bias {
+                for r in 0..<m { (out + r * n + cols.lowerBound).update(from: bias + cols.lowerBound, count: cols.count) }
+                beta = 1
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(cols.count), Int32(k), 1,
-                        x, Int32(k), w + cols.lowerBound * k, Int32(k), 0, out + cols.lowerBound, Int32(n))
+                        x, Int32(k), w + cols.lowerBound * k, Int32(k), beta, out + cols.lowerBound, Int32(n))
+            guard activation != .none else { return }
             // Row blocks keep the epilogue's reads in cache.
             var r = 0
             while r < m {
-                epilogue(out, rows: r..<min(m, r + 16), cols: cols, ld: n, bias: bias, activation)
+                epilogue(out, rows: r..<min(m, r + 16), cols: cols, ld: n, bias: nil, activation)
                 r += 16
             }
         }
