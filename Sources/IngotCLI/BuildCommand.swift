@@ -93,7 +93,8 @@ struct BuildCommand: ParsableCommand {
                 guard let spec = imported.tokenizer else {
                     throw IngotError(.unsupported, file: source, "the checkpoint has no tokenizer to read calibration text with")
                 }
-                data = try EvaluationData.load(calibrationFile: file, evaluationFile: calibration == nil ? nil : evaluation,
+                // --eval alone: all of it is evaluation data (and nothing calibrates).
+                data = try EvaluationData.load(calibrationFile: file, evaluationFile: evaluation,
                                                tokenizer: spec, isEncoder: imported.architecture == "bert")
             }
             let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)

@@ -78,7 +78,7 @@ final class CLIHelpTests: XCTestCase {
             SOURCE is a .gguf file, a Hugging Face model folder (config.json +
             model.safetensors), or a .safetensors file beside its config.json.
 
-            USAGE: ingot build <source> --output <output> [--compress <compress>] [--zstd-level <zstd-level>] [--quiet] [--verbose]
+            USAGE: ingot build [<options>] <source> --output <output>
 
             ARGUMENTS:
               <source>                The checkpoint to convert.
@@ -91,6 +91,23 @@ final class CLIHelpTests: XCTestCase {
               --zstd-level <zstd-level>
                                       zstd level for compressed sections and tensors
                                       (1-19). (default: 3)
+              --passes <list>         Optimization passes, in order, e.g.
+                                      fuse,quantize=int8.
+              --recipe <file>         A pass recipe (.yaml, .yml or .json) instead of
+                                      --passes.
+              --calibration <file>    Calibration text: one sentence per line (encoders) or
+                                      running text (language models).
+              --eval <file>           Evaluation text for the report (default: a held-out
+                                      fifth of the calibration text).
+              --report <file>         Write an optimization report (JSON,
+                                      Formats/report-v1.schema.json).
+              --report-runs <report-runs>
+                                      Timed runs per latency row in the report. (default:
+                                      20)
+              --verify-passes         Verify the graph after every pass (always on in debug
+                                      builds).
+              --threads <threads>     Compute threads (default: the CPUs this process may
+                                      use).
               -q, --quiet             Print only errors.
               -v, --verbose           Print more detail about each step.
               --version               Show the version.

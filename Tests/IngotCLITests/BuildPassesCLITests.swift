@@ -1,0 +1,62 @@
+// `ingot build` with passes, recipes and reports, run as the real binary: bad pipelines fail
+// with exit 64 before any work and leave no file; a recipe and --passes give the same
+// artifact; a report is written with the fields CI gates read.
+import Foundation
+import IngotCore
+import IngotTestSupport
+import XCTest
+
+final class BuildPassesCLITests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("cli-passes") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testBadPipelinesExit64BeforeAnyWork() throws {
+        let out = dir.appendingPathComponent("o.ingot").path
+        let cases: [([String], String)] = [
+            (["--passes", "fuse,sparsify"], "ingot: error: --passes: unknown pass 'sparsify'; passes: fuse, fold-constants, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct\n"),
+            (["--passes", "quantize=int8:mode=static"], "ingot: error: --calibration: missing; pass quantize needs calibration data\n"),
+            (["--passes", "reconstruct,prune"], "ingot: error: pass order: 'reconstruct' needs 'prune' earlier in the pipeline; order given: reconstruct, prune\n"),
+        ]
+        for (args, expected) in cases {
+            // The source does not exist: the pipeline must be rejected before it is opened.
+            let r = try runIngot(["build", "/nonexistent/model", "-o", out] + args)
+            XCTAssertEqual(r.status, 64, args.joined(separator: " "))
+            XCTAssertEqual(r.stderr, expected)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+        let recipe = dir.appendingPathComponent("r.yaml")
+        try "passes:\n  - fuse\n  - quantize: {mode: fast}\n".write(to: recipe, atomically: true, encoding: .utf8)
+        let r = try runIngot(["build", "/nonexistent/model", "-o", out, "--recipe", recipe.path])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertEqual(r.stderr, "ingot: error: \(recipe.path): pass 'quantize' option 'mode': value 'fast', expected one of dynamic, static, weight-only\n")
+        let both = try runIngot(["build", "/nonexistent/model", "-o", out, "--recipe", recipe.path, "--passes", "fuse"])
+        XCTAssertEqual(both.status, 64)
+    }
+
+    func testRecipeAndPassesGiveTheSameArtifactAndAReport() throws {
+        let model = try requireModel(TestPaths.miniLMDir)
+        let recipe = dir.appendingPathComponent("fuse.yaml")
+        try "passes:\n  - fuse\n".write(to: recipe, atomically: true, encoding: .utf8)
+        let a = dir.appendingPathComponent("a.ingot").path, b = dir.appendingPathComponent("b.ingot").path
+        let report = dir.appendingPathComponent("a.json").path
+        let eval = TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path
+        let ra = try runIngot(["build", model.path, "-o", a, "--passes", "fuse", "--eval", eval, "--report", report, "--report-runs", "2"])
+        XCTAssertEqual(ra.status, 0, ra.stderr)
+        XCTAssertTrue(ra.stdout.contains("pass fuse: nodes_before=116"), ra.stdout)
+        let rb = try runIngot(["build", model.path, "-o", b, "--recipe", recipe.path, "-q"])
+        XCTAssertEqual(rb.status, 0, rb.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)),
+                       "same pipeline, same bytes")
+        let json = try JSONValue.parse(try String(contentsOfFile: report, encoding: .utf8))
+        XCTAssertEqual(json["schema"]?.string, "ingot-report/1")
+        XCTAssertEqual(json["passes"]?[0]?["name"]?.string, "fuse")
+        XCTAssertEqual(json["passes"]?[0]?["stats"]?["nodes_after"]?.int, 55)
+        XCTAssertEqual(json["accuracy"]?["samples"]?.int, 300, "--eval alone: every sentence is evaluated")
+        XCTAssertGreaterThan(json["accuracy"]?["cosine_min"]?.double ?? 0, 0.99999)
+        XCTAssertEqual(json["latency"]?["rows"]?.array?.count, 2)
+        XCTAssertEqual(json["latency"]?["rows"]?[0]?["baseline"]?["samples"]?.array?.count, 2)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("baseline") || $0.contains("tmp") }
+        XCTAssertEqual(leftovers, [], "the report's baseline artifact and temporary files are removed")
+    }
+}
