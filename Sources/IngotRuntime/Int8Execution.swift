@@ -1,19 +1,91 @@
-// Int8Execution: runs a linear_int8 node — quantizes the input rows (dynamic: per row and
-// group; static: one calibrated scale) into the node's scratch buffer, then the int8 GEMM;
-// weight-only mode feeds float rows straight to the int8-weight GEMV. Kernels are in
-// IngotKernels (Int8Kernels); this file only sequences them.
+// Int8Execution: runs a linear_int8 node — divides by the SmoothQuant factors when the node
+// has them, quantizes the input rows into the node's scratch buffer (dynamic: per row and
+// group; static: the calibrated scale), then the int8 GEMM over column tiles split across
+// the pool, then bias and activation on each tile. Weight-only mode feeds the float rows
+// straight to the int8-weight GEMV. The kernels are in CKernels; this file only sequences them.
 
+import CKernels
 import IngotCore
 import IngotIR
 import IngotKernels
 
 enum Int8Execution {
-    static func scratchBytes(m: Int, k: Int, attributes a: Int8LinearAttributes) -> Int { 0 }
+    /// Scratch bytes (see ExecutionPlan.scratchBytes): [m, k] int8, then [m, k/group] f32 scales, then [m, k] f32 when smoothed.
+    static func scratchBytes(m: Int, k: Int, attributes a: Int8LinearAttributes) -> Int {
+        guard a.mode != .weightOnly || a.smoothed else { return 0 }
+        return align(m * k) + align(m * (k / max(a.group, 1)) * 4) + (a.smoothed ? m * k * 4 : 0)
+    }
 
-    static func linear(x: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
-                       bias: UnsafePointer<Float>?, smooth: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
-                       attributes a: Int8LinearAttributes, activation: EpilogueActivation,
+    static func align(_ n: Int) -> Int { (n + 63) / 64 * 64 }
+
+    static func linear(x input: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                       bias: UnsafePointer<Float>?, smooth: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
+                       m: Int, n: Int, k: Int, attributes a: Int8LinearAttributes, activation: EpilogueActivation,
                        scratch: UnsafeMutableRawPointer?) throws {
-        throw IngotError(.unsupported, location: "linear_int8", "int8 kernels are not linked yet")
+        let groups = k / a.group
+        let pool = Threads.pool
+        var x = UnsafePointer(input)
+        if a.mode == .weightOnly && smooth == nil {
+            weightOnly(x: x, weights: weights, scales: scales, bias: bias, out: out, m: m, n: n, k: k, group: a.group, activation: activation)
+            return
+        }
+        guard let scratch else { throw IngotError(.internal, location: "linear_int8", "no scratch buffer planned") }
+        let q = scratch.assumingMemoryBound(to: Int8.self)
+        let xs = (scratch + align(m * k)).assumingMemoryBound(to: Float.self)
+        if let smooth {
+            let divided = (scratch + align(m * k) + align(m * groups * 4)).assumingMemoryBound(to: Float.self)
+            pool.parallelFor(m, minimumPerThread: 8) { rows in
+                for r in rows {
+                    let src = input + r * k, dst = divided + r * k
+                    for j in 0..<k { dst[j] = src[j] / smooth[j] }
+                }
+            }
+            x = UnsafePointer(divided)
+        }
+        let tiles = (n + 15) / 16
+        switch a.mode {
+        case .weightOnly:
+            weightOnly(x: x, weights: weights, scales: scales, bias: bias, out: out, m: m, n: n, k: k, group: a.group, activation: activation)
+            return
+        case .dynamic:
+            pool.parallelFor(m, minimumPerThread: 4) { rows in
+                ingot_q8_quantize_rows(x + rows.lowerBound * k, Int64(rows.count), Int64(k), Int64(a.group),
+                                       q + rows.lowerBound * k, xs + rows.lowerBound * groups)
+            }
+        case .static:
+            let inv = 1 / a.inputScale
+            pool.parallelFor(m, minimumPerThread: 4) { rows in
+                for r in rows {
+                    let src = x + r * k, dst = q + r * k
+                    for j in 0..<k { dst[j] = Int8(max(-127, min(127, (src[j] * inv).rounded(.toNearestOrEven)))) }
+                    for g in 0..<groups { xs[r * groups + g] = a.inputScale }
+                }
+            }
+        }
+        pool.parallelFor(tiles, minimumPerThread: 2) { t in
+            let n0 = t.lowerBound * 16, n1 = min(n, t.upperBound * 16)
+            ingot_q8_gemm(q, xs, Int64(m), weights, scales, Int64(n), Int64(k), Int64(a.group), bias, out, Int64(n0), Int64(n1))
+            if activation != .none {
+                var r = 0
+                while r < m {
+                    Kernels.epilogue(out, rows: r..<min(m, r + 16), cols: n0..<n1, ld: n, bias: nil, activation)
+                    r += 16
+                }
+            }
+        }
+    }
+
+    /// Float rows × int8 weights, one GEMV per row over column tiles.
+    static func weightOnly(x: UnsafePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                           bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, group: Int,
+                           activation: EpilogueActivation) {
+        let tiles = (n + 15) / 16
+        for r in 0..<m {
+            Threads.pool.parallelFor(tiles, minimumPerThread: 4) { t in
+                let n0 = t.lowerBound * 16, n1 = min(n, t.upperBound * 16)
+                ingot_q8_gemv_f32(x + r * k, weights, scales, Int64(n), Int64(k), Int64(group), bias, out + r * n, Int64(n0), Int64(n1))
+                Kernels.epilogue(out, rows: r..<r + 1, cols: n0..<n1, ld: n, bias: nil, activation)
+            }
+        }
     }
 }
