@@ -1,6 +1,7 @@
 // Fused float kernels against their unfused reference twins: linear with every activation
 // on the GEMV, row-split and column-split paths; SwiGLU; add + LayerNorm / RMSNorm with
 // the sum output checked too.
+import Foundation
 import XCTest
 @testable import IngotKernels
 
@@ -57,5 +58,26 @@ final class FusedKernelTests: XCTestCase {
                 XCTAssertLessThan(maxAbsDiff(n1, n2), 1e-4, "rms norm \(rows)×\(cols)")
             }
         }
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    func testFastExpMatchesExpOnTheSoftmaxRange() {
+        // Relative error grows with |x| only through rounding x·log₂e to float (≈ |t|·6e-8·ln 2).
+        var worstNear = 0.0, worstFar = 0.0
+        var x: Float = -90
+        while x <= 0 {
+            let got = Double(Kernels.fastExpNonPositive(x)), want = Foundation.exp(Double(x))
+            if want > 1e-30 {
+                let e = abs(got - want) / want
+                if x >= -10 { worstNear = max(worstNear, e) } else { worstFar = max(worstFar, e) }
+            }
+            x += 0.001
+        }
+        XCTAssertLessThan(worstNear, 1e-6)
+        XCTAssertLessThan(worstFar, 5e-6)
+        XCTAssertEqual(Kernels.fastExpNonPositive(0), 1)
+        XCTAssertEqual(Kernels.fastExpNonPositive(-.infinity), 0)
+        XCTAssertEqual(Kernels.fastExpNonPositive(-100), 0)
     }
 }
