@@ -41,12 +41,15 @@ let package = Package(
         .target(name: "IngotKernels", dependencies: ["IngotCore", "CBLAS", "CKernels"]),
         .target(name: "IngotRuntime", dependencies: ["IngotCore", "IngotIR", "IngotArtifact", "IngotKernels", "CBLAS", "CKernels"]),
 
+        // Reports: the v1 report document, its printers, diffs and CI gates (no runtime).
+        .target(name: "IngotReport", dependencies: ["IngotCore"]),
+
         // Evaluation: calibration, accuracy and latency comparisons (runs graphs with the runtime).
         .target(name: "IngotEval", dependencies: ["IngotRuntime", "IngotPasses", "IngotIR", "IngotCore"]),
 
         // Front ends.
         .target(name: "IngotCLI", dependencies: [
-            "IngotCompiler", "IngotPasses", "IngotEval", "IngotRuntime",
+            "IngotCompiler", "IngotPasses", "IngotEval", "IngotReport", "IngotRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "IngotCoreTests", dependencies: ["IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
+        .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),

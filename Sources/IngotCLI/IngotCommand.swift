@@ -15,7 +15,7 @@ public struct IngotCommand: ParsableCommand {
             """,
         version: IngotVersion.string,
         subcommands: [BuildCommand.self, InspectCommand.self, RunCommand.self, TokenizeCommand.self,
-                       PerplexityCommand.self, BenchCommand.self])
+                       PerplexityCommand.self, BenchCommand.self, ReportCommand.self, DiffCommand.self])
     public init() {}
 }
 

@@ -99,9 +99,14 @@ public struct Graph: Sendable {
 
     public func isConstant(_ id: ValueID) -> Bool { constants.contains(where: { $0.value == id }) }
 
-    /// Number of parameters (elements of every constant with a fixed shape).
+    /// Number of parameters: elements of every constant with a fixed shape, except the
+    /// quantization metadata passes add (int8 scales, SmoothQuant factors).
     public var parameterCount: Int {
-        constants.reduce(0) { $0 + (values[$1.value.index].type.shape.elementCount ?? 0) }
+        constants.reduce(0) { total, c in
+            let v = values[c.value.index]
+            if v.name.hasSuffix(".scales") || v.name.hasSuffix(".smooth") { return total }
+            return total + (v.type.shape.elementCount ?? 0)
+        }
     }
 
     // MARK: Building

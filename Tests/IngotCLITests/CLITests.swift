@@ -63,6 +63,10 @@ final class CLIHelpTests: XCTestCase {
               perplexity              Measure perplexity on a text file.
               bench                   Benchmark an artifact: latency percentiles,
                                       throughput, load time, peak memory.
+              report                  Render an optimization report (from ingot build
+                                      --report).
+              diff                    Compare optimization reports side by side; gate CI on
+                                      their fields.
 
               See 'ingot help <subcommand>' for detailed help.
 
