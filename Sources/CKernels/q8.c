@@ -219,6 +219,11 @@ static void gemm_avx2(const int8_t *xq, const float *xs, int64_t m, const int8_t
                 int64_t t = g * group;
                 const int64_t end = t + group;
                 for (; t + 32 <= end; t += 32) {
+                    // The next four rows are contiguous after these: fetch them at four times
+                    // this loop's pace so short rows (k of a few hundred) still stream from DRAM.
+                    const int8_t *ahead = w[3] + k + 4 * t;
+                    _mm_prefetch((const char *)ahead, _MM_HINT_T0);
+                    _mm_prefetch((const char *)ahead + 64, _MM_HINT_T0);
                     __m256i x0 = _mm256_loadu_si256((const __m256i *)(xa + t));
                     __m256i a0 = _mm256_sign_epi8(x0, x0);
                     for (int c = 0; c < 4; c++) sa[c] = dot32(sa[c], a0, x0, w[c] + t, ones);

@@ -177,9 +177,14 @@ public enum Kernels {
                 let q0 = qb * block, rows = min(block, seq - q0)
                 // Keys a causal block can see: up to the last query's position.
                 let keys = causal ? min(keySeq, queryOffset + q0 + rows) : keySeq
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(D), scale,
-                            q + (b * seq + q0) * H * D + h * D, Int32(H * D), k + b * keySeq * KV * D + g * D, Int32(KV * D),
-                            0, scores, Int32(keys))
+                let qRow = q + (b * seq + q0) * H * D + h * D, kBase = k + b * keySeq * KV * D + g * D
+                if rows == 1 {
+                    // Decoding: one query. GEMV avoids sgemm's per-call packing (the M = 1 trap).
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(keys), Int32(D), scale, kBase, Int32(KV * D), qRow, 1, 0, scores, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(D), scale,
+                                qRow, Int32(H * D), kBase, Int32(KV * D), 0, scores, Int32(keys))
+                }
                 for i in 0..<rows {
                     let row = scores + i * keys
                     let visible = causal ? min(keys, queryOffset + q0 + i + 1) : keys
@@ -187,9 +192,13 @@ public enum Kernels {
                     for j in visible..<keys { row[j] = -Float.infinity }
                     softmaxRow(row, keys)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(keys), 1,
-                            scores, Int32(keys), v + b * keySeq * KV * D + g * D, Int32(KV * D),
-                            0, out + (b * seq + q0) * H * D + h * D, Int32(H * D))
+                let vBase = v + b * keySeq * KV * D + g * D, oRow = out + (b * seq + q0) * H * D + h * D
+                if rows == 1 {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(keys), Int32(D), 1, vBase, Int32(KV * D), scores, 1, 0, oRow, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(keys), 1,
+                                scores, Int32(keys), vBase, Int32(KV * D), 0, oRow, Int32(H * D))
+                }
             }
         }
     }
