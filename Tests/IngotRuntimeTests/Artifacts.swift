@@ -5,6 +5,8 @@ import XCTest
 import IngotCheckpoint
 import IngotCompiler
 import IngotCore
+import IngotEval
+import IngotImport
 import IngotPasses
 import IngotTestSupport
 
@@ -16,7 +18,7 @@ enum BuiltArtifacts {
     private static let lock = NSLock()
 
     /// Path of the float32 artifact built from `source` (built on first use).
-    static func path(for source: URL, name: String, passes: String? = nil) throws -> String {
+    static func path(for source: URL, name: String, passes: String? = nil, calibration: String? = nil) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         if let cached = cache[name] { return try cached.get() }
@@ -24,8 +26,15 @@ enum BuiltArtifacts {
         let result = Result {
             var options = BuildOptions()
             if let passes { options.pipeline = try Pipeline.parse(passes) }
-            options.passContext = PassContext(verifyBetweenPasses: true)
-            return try ArtifactBuilder.build(source: source.path, output: out, options: options).outputPath
+            let imported = try ModelImporter.importModel(at: source.path)
+            var calibrator: ModelCalibrator?
+            if let calibration, let spec = imported.tokenizer {
+                let data = try EvaluationData.load(calibrationFile: calibration, evaluationFile: nil, tokenizer: spec,
+                                                   isEncoder: imported.architecture == "bert")
+                calibrator = ModelCalibrator(data: data.calibration, models: GraphModels(reference: imported.graph, tokenizerSpec: spec))
+            }
+            options.passContext = PassContext(calibrator: calibrator, verifyBetweenPasses: true)
+            return try ArtifactBuilder.write(imported, source: source.path, output: out, options: options).outputPath
         }
         cache[name] = result
         return try result.get()
@@ -33,6 +42,16 @@ enum BuiltArtifacts {
 
     static func miniLM() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm") }
     static func smolLM2() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2") }
+    /// The int8 recipe the closing note reports: fused, SmoothQuant α = 0.5, per-channel int8,
+    /// the most sensitive layers kept float until 1 − mean cosine ≤ 0.001 on calibration text.
+    static func miniLMInt8() throws -> String {
+        try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8", passes: "fuse,quantize=int8:smooth=0.5:max-drop=0.001",
+                 calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path)
+    }
+    /// int8 with 32-input groups for weights and activations.
+    static func smolLM2Int8() throws -> String {
+        try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-int8", passes: "fuse,quantize=int8:group=32")
+    }
     static func miniLMFused() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-fused", passes: "fuse") }
     static func smolLM2Fused() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-fused", passes: "fuse") }
 }
