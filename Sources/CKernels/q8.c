@@ -281,31 +281,77 @@ static inline float hsum_ps(__m256 v) {
 }
 
 __attribute__((target("avx2,fma")))
+static inline __m256 widen8(const int8_t *w) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)w)));
+}
+
+// Four rows at a time: each x load serves four rows; group scales are applied lane-wise
+// (acc += partial · scale), so there is one horizontal sum per row, not per group.
+__attribute__((target("avx2,fma")))
 static void gemv_avx2(const float *x, const int8_t *wq, const float *ws, int64_t n, int64_t k, int64_t group,
                       const float *bias, float *y, int64_t n0, int64_t n1) {
     const int64_t groups = k / group;
-    for (int64_t j = n0; j < n1; j++) {
-        const int8_t *wr = wq + j * k;
-        float acc = 0;
-        for (int64_t g = 0; g < groups; g++) {
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            int64_t t = g * group;
-            const int64_t end = t + group;
-            for (; t + 16 <= end; t += 16) {
-                __m128i w16 = _mm_loadu_si128((const __m128i *)(wr + t));
-                __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(w16));
-                __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(w16, 8)));
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t), w0, s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 8), w1, s1);
+    int64_t j = n0;
+    if (group % 8 == 0) {
+        for (; j + 4 <= n1; j += 4) {
+            const int8_t *w0 = wq + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int64_t g = 0; g < groups; g++) {
+                __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+                for (int64_t t = g * group; t < (g + 1) * group; t += 8) {
+                    if ((t & 15) == 0) _mm_prefetch((const char *)(w3 + k + 4 * t), _MM_HINT_T0);
+                    const __m256 xv = _mm256_loadu_ps(x + t);
+                    s0 = _mm256_fmadd_ps(xv, widen8(w0 + t), s0);
+                    s1 = _mm256_fmadd_ps(xv, widen8(w1 + t), s1);
+                    s2 = _mm256_fmadd_ps(xv, widen8(w2 + t), s2);
+                    s3 = _mm256_fmadd_ps(xv, widen8(w3 + t), s3);
+                }
+                a0 = _mm256_fmadd_ps(s0, _mm256_set1_ps(ws[j * groups + g]), a0);
+                a1 = _mm256_fmadd_ps(s1, _mm256_set1_ps(ws[(j + 1) * groups + g]), a1);
+                a2 = _mm256_fmadd_ps(s2, _mm256_set1_ps(ws[(j + 2) * groups + g]), a2);
+                a3 = _mm256_fmadd_ps(s3, _mm256_set1_ps(ws[(j + 3) * groups + g]), a3);
             }
-            float s = hsum_ps(_mm256_add_ps(s0, s1));
-            for (; t < end; t++) s += x[t] * (float)wr[t];
-            acc += s * ws[j * groups + g];
+            y[j] = hsum_ps(a0) + (bias ? bias[j] : 0);
+            y[j + 1] = hsum_ps(a1) + (bias ? bias[j + 1] : 0);
+            y[j + 2] = hsum_ps(a2) + (bias ? bias[j + 2] : 0);
+            y[j + 3] = hsum_ps(a3) + (bias ? bias[j + 3] : 0);
         }
-        y[j] = bias ? acc + bias[j] : acc;
+    }
+    if (j < n1) gemv_portable(x, wq, ws, n, k, group, bias, y, j, n1);
+}
+
+__attribute__((target("avx2,fma")))
+static void dequantize_avx2(const int8_t *wq, const float *ws, int64_t k, int64_t group, int64_t r0, int64_t r1, float *out) {
+    const int64_t groups = k / group;
+    for (int64_t r = r0; r < r1; r++) {
+        const int8_t *src = wq + r * k;
+        float *dst = out + (r - r0) * k;
+        for (int64_t g = 0; g < groups; g++) {
+            const __m256 s = _mm256_set1_ps(ws[r * groups + g]);
+            int64_t t = g * group;
+            for (; t + 8 <= (g + 1) * group; t += 8) _mm256_storeu_ps(dst + t, _mm256_mul_ps(widen8(src + t), s));
+            for (; t < (g + 1) * group; t++) dst[t] = (float)src[t] * ws[r * groups + g];
+        }
     }
 }
 #endif
+
+static void dequantize_portable(const int8_t *wq, const float *ws, int64_t k, int64_t group, int64_t r0, int64_t r1, float *out) {
+    const int64_t groups = k / group;
+    for (int64_t r = r0; r < r1; r++) {
+        for (int64_t t = 0; t < k; t++) out[(r - r0) * k + t] = (float)wq[r * k + t] * ws[r * groups + t / group];
+    }
+}
+
+void ingot_q8_dequantize_rows(const int8_t *wq, const float *ws, int64_t k, int64_t group, int64_t r0, int64_t r1, float *out) {
+#if defined(__x86_64__)
+    if (ingot_q8_uses_avx2()) {
+        dequantize_avx2(wq, ws, k, group, r0, r1, out);
+        return;
+    }
+#endif
+    dequantize_portable(wq, ws, k, group, r0, r1, out);
+}
 
 void ingot_q8_gemv_f32(const float *x, const int8_t *wq, const float *ws, int64_t n, int64_t k, int64_t group,
                        const float *bias, float *y, int64_t n0, int64_t n1) {

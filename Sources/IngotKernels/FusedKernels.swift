@@ -58,6 +58,24 @@ extension Kernels {
         }
     }
 
+    /// Single-threaded linear into a column slice of a wider output: out[i, j] for j < n at
+    /// row stride ldOut; w is [n, k]. For callers that split work themselves.
+    public static func linearRows(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                  _ out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, ldOut: Int, activation: EpilogueActivation) {
+        var beta: Float = 0
+        if let bias {
+            for r in 0..<m { (out + r * ldOut).update(from: bias, count: n) }
+            beta = 1
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), beta, out, Int32(ldOut))
+        guard activation != .none else { return }
+        var r = 0
+        while r < m {
+            epilogue(out, rows: r..<min(m, r + 16), cols: 0..<n, ld: ldOut, bias: nil, activation)
+            r += 16
+        }
+    }
+
     /// y = act(y + bias) on a block of rows × cols of a row-major matrix with leading dimension ld.
     @inline(__always)
     public static func epilogue(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, cols: Range<Int>, ld: Int,

@@ -12,9 +12,19 @@ import IngotKernels
 enum Int8Execution {
     /// Scratch bytes (see ExecutionPlan.scratchBytes): [m, k] int8, then [m, k/group] f32 scales, then [m, k] f32 when smoothed.
     static func scratchBytes(m: Int, k: Int, attributes a: Int8LinearAttributes) -> Int {
-        guard a.mode != .weightOnly || a.smoothed else { return 0 }
+        if a.mode == .weightOnly {
+            // Several rows: each thread widens a tile of weights to float for one sgemm.
+            let tiles = m >= weightOnlyGemmRows ? Threads.pool.count * align(weightOnlyTile * k * 4) : 0
+            return tiles + (a.smoothed ? align(m * k * 4) : 0)
+        }
         return align(m * k) + align(m * (k / max(a.group, 1)) * 4) + (a.smoothed ? m * k * 4 : 0)
     }
+
+    /// Weight-only layers with at least this many rows widen weights and use sgemm (prefill);
+    /// fewer rows stream int8 weights through the GEMV (decode).
+    static let weightOnlyGemmRows = 4
+    /// Output columns one thread widens at a time.
+    static let weightOnlyTile = 256
 
     static func align(_ n: Int) -> Int { (n + 63) / 64 * 64 }
 
@@ -26,7 +36,13 @@ enum Int8Execution {
         let pool = Threads.pool
         var x = UnsafePointer(input)
         if a.mode == .weightOnly && smooth == nil {
-            weightOnly(x: x, weights: weights, scales: scales, bias: bias, out: out, m: m, n: n, k: k, group: a.group, activation: activation)
+            if m >= weightOnlyGemmRows {
+                guard let scratch else { throw IngotError(.internal, location: "linear_int8", "no scratch buffer planned") }
+                widenedGemm(x: x, weights: weights, scales: scales, bias: bias, out: out, m: m, n: n, k: k, group: a.group,
+                            activation: activation, scratch: scratch)
+            } else {
+                weightOnly(x: x, weights: weights, scales: scales, bias: bias, out: out, m: m, n: n, k: k, group: a.group, activation: activation)
+            }
             return
         }
         guard let scratch else { throw IngotError(.internal, location: "linear_int8", "no scratch buffer planned") }
@@ -71,6 +87,26 @@ enum Int8Execution {
                     Kernels.epilogue(out, rows: r..<min(m, r + 16), cols: n0..<n1, ld: n, bias: nil, activation)
                     r += 16
                 }
+            }
+        }
+    }
+
+    /// Many rows × int8 weights: each thread widens 256-column tiles of the weights to float in
+    /// its part of the scratch buffer and runs one sgemm per tile, then bias and activation.
+    static func widenedGemm(x: UnsafePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                            bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, group: Int,
+                            activation: EpilogueActivation, scratch: UnsafeMutableRawPointer) {
+        let pool = Threads.pool
+        let tiles = (n + weightOnlyTile - 1) / weightOnlyTile
+        let stride = align(weightOnlyTile * k * 4)
+        pool.run { p in
+            let buffer = (scratch + p * stride).assumingMemoryBound(to: Float.self)
+            var t = p
+            while t < tiles {
+                let n0 = t * weightOnlyTile, n1 = min(n, n0 + weightOnlyTile)
+                ingot_q8_dequantize_rows(weights, scales, Int64(k), Int64(group), Int64(n0), Int64(n1), buffer)
+                Kernels.linearRows(x, buffer, bias: bias.map { $0 + n0 }, out + n0, m: m, n: n1 - n0, k: k, ldOut: n, activation: activation)
+                t += pool.count
             }
         }
     }

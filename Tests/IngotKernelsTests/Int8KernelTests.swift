@@ -89,6 +89,20 @@ final class Int8KernelTests: XCTestCase {
         }
     }
 
+    func testDequantizeRowsIsExact() {
+        for portable in paths() {
+            ingot_q8_set_portable(portable)
+            for (n, k, group) in [(3, 7, 7), (5, 96, 32), (4, 100, 50)] {
+                let wq = (0..<n * k).map { _ in Int8(truncatingIfNeeded: Int(rng.next() * 127)) }
+                let ws = rng.array(n * (k / group))
+                var out = [Float](repeating: .nan, count: (n - 1) * k)
+                ingot_q8_dequantize_rows(wq, ws, Int64(k), Int64(group), 1, Int64(n), &out)
+                let expected = (k..<n * k).map { Float(wq[$0]) * ws[($0 / k) * (k / group) + ($0 % k) / group] }
+                XCTAssertTrue(out == expected, "n \(n) k \(k) group \(group) portable \(portable)")
+            }
+        }
+    }
+
     func testDynamicLinearEndToEndAgainstFloat() {
         // quantize → GEMM approximates the float product within the quantization error bound.
         let (m, n, k) = (9, 13, 64)

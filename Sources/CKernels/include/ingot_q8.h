@@ -21,6 +21,9 @@ void ingot_q8_gemm(const int8_t *xq, const float *xs, int64_t m, const int8_t *w
 void ingot_q8_gemv_f32(const float *x, const int8_t *wq, const float *ws, int64_t n, int64_t k, int64_t group,
                        const float *bias, float *y, int64_t n0, int64_t n1);
 
+/// out[r, t] = wq[r, t] · ws[r, t / group] for rows r0 ≤ r < r1 (out starts at row r0).
+void ingot_q8_dequantize_rows(const int8_t *wq, const float *ws, int64_t k, int64_t group, int64_t r0, int64_t r1, float *out);
+
 /// 1 forces the portable paths (tests); 0 restores run-time selection.
 void ingot_q8_set_portable(int on);
 /// 1 when the AVX2 paths are in use.
