@@ -21,6 +21,15 @@ int ingot_q8_uses_avx2(void) { return !force_portable && ingot_cpu_has_avx2_fma(
 
 // MARK: quantization
 
+/// dst[t] = clamp(round-half-even(src[t] · inv), ±127) for t in t0..<t1.
+static inline void quantize_span(const float *src, int8_t *dst, int64_t t0, int64_t t1, float inv) {
+    for (int64_t t = t0; t < t1; t++) {
+        float v = nearbyintf(src[t] * inv);
+        v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+        dst[t] = (int8_t)v;
+    }
+}
+
 static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t group, int8_t *q, float *scales) {
     const int64_t groups = k / group;
     for (int64_t r = 0; r < rows; r++) {
@@ -38,12 +47,7 @@ static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t g
                 memset(dst, 0, (size_t)group);
                 continue;
             }
-            const float inv = 1.0f / scale;
-            for (int64_t t = 0; t < group; t++) {
-                float v = nearbyintf(src[t] * inv);
-                v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-                dst[t] = (int8_t)v;
-            }
+            quantize_span(src, dst, 0, group, 1.0f / scale);
         }
     }
 }
@@ -85,11 +89,7 @@ static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t group
                 __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
                 _mm_storel_epi64((__m128i *)(dst + t), _mm_packs_epi16(i16, i16));
             }
-            for (; t < group; t++) {
-                float v = nearbyintf(src[t] * inv);
-                v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-                dst[t] = (int8_t)v;
-            }
+            quantize_span(src, dst, t, group, inv);
         }
     }
 }

@@ -218,17 +218,7 @@ func mdEscape(_ s: String) -> String {
     String(s.flatMap { $0 == "|" ? ["\\", "|"] : [$0] })
 }
 
-/// `digits` decimals, no Foundation.
-public func fmt(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return value.description }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale)
-    var frac = String(Int(scaled.truncatingRemainder(dividingBy: scale)))
-    while frac.count < digits { frac = "0" + frac }
-    return (value < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + frac : "")
-}
+public func fmt(_ value: Double, _ digits: Int) -> String { formatFixed(value, digits) }
 
 /// Integers as integers, other numbers with up to 6 significant decimals.
 func number(_ v: Double) -> String {

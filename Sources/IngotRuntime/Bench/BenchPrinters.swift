@@ -95,14 +95,4 @@ extension BenchReport {
 
 func ms(_ seconds: Double) -> String { fixed(seconds * 1000, 2) }
 
-/// `digits` decimals without Foundation's String(format:).
-func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return value.description }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale)
-    var frac = String(Int(scaled.truncatingRemainder(dividingBy: scale)))
-    while frac.count < digits { frac = "0" + frac }
-    return (value < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + frac : "")
-}
+func fixed(_ value: Double, _ digits: Int) -> String { formatFixed(value, digits) }
