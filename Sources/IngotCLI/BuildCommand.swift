@@ -174,5 +174,18 @@ extension BuildCommand {
         let baselineBytes = (try? MappedFile(path: baselinePath).count) ?? 0
         try ReportWriter.write(path: path, summary: summary, imported: imported, evaluation: evaluation,
                                baselineBytes: baselineBytes, commandLine: CommandLine.arguments.joined(separator: " "))
+        // Never ship a slower model silently.
+        for line in slowerRows(evaluation) { Terminal.error("warning: \(line)") }
+    }
+
+    /// Latency rows where the optimized artifact is slower than its float32 baseline.
+    func slowerRows(_ e: BuildEvaluation) -> [String] {
+        e.latency.compactMap { row in
+            let base = Measurement(name: row.label, itemsPerSample: row.itemsPerSample, itemUnit: row.unit, threads: e.threads, samples: row.baseline)
+            let opt = Measurement(name: row.label, itemsPerSample: row.itemsPerSample, itemUnit: row.unit, threads: e.threads, samples: row.optimized)
+            let ratio = opt.percentile(50) / max(base.percentile(50), 1e-12)
+            guard ratio > 1.02 else { return nil }
+            return "\(row.label): the optimized artifact is slower than float32 (p50 \(String(format2: ratio))× the baseline)"
+        }
     }
 }
