@@ -48,9 +48,9 @@ enum BuiltArtifacts {
         try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8", passes: "fuse,quantize=int8:smooth=0.5:max-drop=0.001",
                  calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path)
     }
-    /// int8 with 32-input groups for weights and activations.
+    /// int8 weights in 32-input groups, float activations (weight-only): the language-model recipe.
     static func smolLM2Int8() throws -> String {
-        try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-int8", passes: "fuse,quantize=int8:group=32")
+        try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-int8", passes: "fuse,quantize=int8:group=32:mode=weight-only")
     }
     static func miniLMFused() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-fused", passes: "fuse") }
     static func smolLM2Fused() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2-fused", passes: "fuse") }

@@ -24,16 +24,18 @@ final class Int8AccuracyTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(artifact), 0.30 * Double(safetensors), "int8 artifact ≤ 30% of the float32 safetensors")
     }
 
+    /// Weight-only int8 in groups of 32 (float activations).
     func testSmolLM2Int8PerplexityAndAgreement() throws {
         let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("eval/smollm2-dev.txt"), encoding: .utf8)
         let float = try Model(path: try BuiltArtifacts.smolLM2()), int8 = try Model(path: try BuiltArtifacts.smolLM2Int8())
         let ids = try makeTokenizer(try XCTUnwrap(int8.tokenizerSpec)).encode(text, addSpecialTokens: false)
         let ppl = try LanguageModel(model: int8).perplexity(ids: ids, window: 256).perplexity
-        // Float32 gives 16.5797 here (ReferenceTests). The bar is +0.25%; this recipe measures
-        // +0.46% (16.6566) on the whole text, so the guard sits at +0.6% until the bar is met.
-        XCTAssertLessThanOrEqual(ppl / 16.5797 - 1, 0.006, "int8 perplexity \(ppl)")
-        let a = try AccuracyEvaluator.languageModels(baseline: float, candidate: int8, ids: ids, window: 256, maxWindows: 6)
-        XCTAssertGreaterThanOrEqual(a.nextTokenTop1Agreement!, 0.96)
-        XCTAssertLessThan(a.klMean!, 0.01)
+        // Float32 gives 16.5797 here (ReferenceTests); the bar is +0.25% (llama.cpp Q8_0: +0.33%).
+        XCTAssertLessThanOrEqual(ppl / 16.5797 - 1, 0.0025, "int8 perplexity \(ppl)")
+        let a = try AccuracyEvaluator.languageModels(baseline: float, candidate: int8, ids: ids, window: 256, maxWindows: 8)
+        XCTAssertGreaterThanOrEqual(a.nextTokenTop1Agreement!, 0.97)
+        XCTAssertLessThan(a.klMean!, 0.005)
+        let artifact = try MappedFile(path: try BuiltArtifacts.smolLM2Int8()).count
+        XCTAssertLessThanOrEqual(Double(artifact), 0.30 * 538_554_576, "≤ 30% of the float32 weights")
     }
 }
