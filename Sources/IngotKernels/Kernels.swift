@@ -154,14 +154,14 @@ public enum Kernels {
     /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
     /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
     /// queries at positions offset..<offset+S against keys 0..<Sk; out [B, S, H·D].
-    /// Per (b, h, block of 64 queries): scores = scale·Q·Kᵀ (BLAS on strided views) over the
+    /// Per (b, h, block of queries): scores = scale·Q·Kᵀ (BLAS on strided views) over the
     /// keys the block can see, masked softmax, P·V (BLAS). Memory is O(block · Sk), not O(S · Sk).
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                                  batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
                                  scale: Float, causal: Bool, queryOffset: Int, pool: ThreadPool) {
         let group = H / KV
-        let block = min(seq, attentionQueryBlock)
+        let block = min(seq, causal ? attentionQueryBlock / 2 : attentionQueryBlock)
         let blocks = (seq + block - 1) / block
         pool.parallelFor(batch * H * blocks) { work in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * keySeq)
@@ -203,8 +203,9 @@ public enum Kernels {
         }
     }
 
-    /// Queries per attention tile: scores are [block, keys] per (batch, head, tile), never [seq, keys].
-    public static let attentionQueryBlock = 64
+    /// Queries per attention tile: scores are [block, keys] per (batch, head, tile), never
+    /// [seq, keys]. Causal attention uses half as many so tiles skip the keys they cannot see.
+    public static let attentionQueryBlock = 128
 
     /// Rotary embedding of x[tokens, heads·headDim] at `positions`; `interleaved` rotates pairs
     /// (2i, 2i+1), otherwise (i, i + headDim/2). Angles are computed in Double.
