@@ -30,24 +30,34 @@ static inline void quantize_span(const float *src, int8_t *dst, int64_t t0, int6
     }
 }
 
+/// max(m, |src[t]|) over t0..<t1.
+static inline float max_abs_span(const float *src, int64_t t0, int64_t t1, float m) {
+    for (int64_t t = t0; t < t1; t++) {
+        float a = fabsf(src[t]);
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
+/// Stores the group's scale (max|x| / 127) and returns 1/scale; for an all-zero group it
+/// zeroes dst and returns 0.
+static inline float group_scale(float m, float *scale, int8_t *dst, int64_t group) {
+    *scale = m / 127.0f;
+    if (*scale == 0) {
+        memset(dst, 0, (size_t)group);
+        return 0;
+    }
+    return 1.0f / *scale;
+}
+
 static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t group, int8_t *q, float *scales) {
     const int64_t groups = k / group;
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t g = 0; g < groups; g++) {
             const float *src = x + r * k + g * group;
             int8_t *dst = q + r * k + g * group;
-            float m = 0;
-            for (int64_t t = 0; t < group; t++) {
-                float a = fabsf(src[t]);
-                m = a > m ? a : m;
-            }
-            const float scale = m / 127.0f;
-            scales[r * groups + g] = scale;
-            if (scale == 0) {
-                memset(dst, 0, (size_t)group);
-                continue;
-            }
-            quantize_span(src, dst, 0, group, 1.0f / scale);
+            const float inv = group_scale(max_abs_span(src, 0, group, 0), &scales[r * groups + g], dst, group);
+            if (inv != 0) quantize_span(src, dst, 0, group, inv);
         }
     }
 }
@@ -69,18 +79,8 @@ static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t group
             __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
             m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
             m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-            float m = _mm_cvtss_f32(m4);
-            for (; t < group; t++) {
-                float a = fabsf(src[t]);
-                m = a > m ? a : m;
-            }
-            const float scale = m / 127.0f;
-            scales[r * groups + g] = scale;
-            if (scale == 0) {
-                memset(dst, 0, (size_t)group);
-                continue;
-            }
-            const float inv = 1.0f / scale;
+            const float inv = group_scale(max_abs_span(src, t, group, _mm_cvtss_f32(m4)), &scales[r * groups + g], dst, group);
+            if (inv == 0) continue;
             const __m256 iv = _mm256_set1_ps(inv);
             t = 0;
             for (; t + 8 <= group; t += 8) {
