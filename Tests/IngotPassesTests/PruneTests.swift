@@ -1,5 +1,5 @@
 // Pruning and reconstruction on small graphs with real data: exact zero patterns for
-// magnitude, N:M and Wanda (with a stub calibrator), structured pruning that shrinks the
+// magnitude, N:M and Wanda (with a fixed-statistics calibrator), structured pruning that shrinks the
 // matrices and the values downstream, and the least-squares refit's guarantees.
 
 import IngotCore
@@ -7,8 +7,8 @@ import IngotIR
 import IngotPasses
 import XCTest
 
-/// A calibrator that reports fixed channel norms and rows, for pass tests without a runtime.
-struct StubCalibrator: Calibrator {
+/// A calibrator that reports given channel norms and rows, for pass tests without a runtime.
+struct FixedCalibrator: Calibrator {
     var norms: [Float]
     var rowsData: [Float] = []
     func statistics(of values: [ValueID], in graph: Graph) throws -> [ValueID: ActivationStatistics] {
@@ -60,8 +60,8 @@ final class PruneTests: XCTestCase {
 
     func testWandaWeighsByInputNormWithinEachRow() throws {
         // Channel 3 carries large activations, channel 1 tiny ones: Wanda keeps w[0,3] = 0.05 and drops w[0,1] = -0.5, which magnitude keeps.
-        let stub = StubCalibrator(norms: [1, 0.01, 1, 100])
-        XCTAssertEqual(try prunedWeights(["method": "wanda", "sparsity": "0.5"], calibrator: stub), [0, 0, 0.3, 0.05, -2, 0, 0, 1])
+        let fixed = FixedCalibrator(norms: [1, 0.01, 1, 100])
+        XCTAssertEqual(try prunedWeights(["method": "wanda", "sparsity": "0.5"], calibrator: fixed), [0, 0, 0.3, 0.05, -2, 0, 0, 1])
     }
 
     func testBadOptionsFailBeforeWork() {
