@@ -151,14 +151,16 @@ extension String {
 }
 
 extension BuildCommand {
-    /// Builds the float32 baseline beside the output (unless no passes ran), compares, and
+    /// Builds the float32 baseline in the temporary directory (unless no passes ran), compares, and
     /// writes the report. The baseline artifact is removed afterwards.
     func writeReport(to path: String, summary: BuildSummary, imported: ImportedModel, data: EvaluationData?,
                      options: BuildOptions, log: @escaping @Sendable (String) -> Void) throws {
         var baselinePath = output
         var temporary: String?
         if !options.pipeline.steps.isEmpty {
-            temporary = output + ".baseline-\(getpid()).ingot"
+            // In the temporary directory: an interrupted evaluation leaves nothing beside the outputs.
+            let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            temporary = dir + "/ingot-baseline-\(getpid()).ingot"
             baselinePath = temporary!
             log("building the float32 baseline for the report")
             var plain = BuildOptions()
