@@ -21,7 +21,7 @@ final class BuildTests: XCTestCase {
         let a = dir.appendingPathComponent("a.ingot"), b = dir.appendingPathComponent("b.ingot")
         let summary = try ArtifactBuilder.build(source: source.path, output: a.path)
         XCTAssertEqual(summary.tensorCount, 101)
-        try ArtifactBuilder.build(source: source.path, output: b.path)
+        _ = try ArtifactBuilder.build(source: source.path, output: b.path)
         XCTAssertEqual(try Data(contentsOf: a), try Data(contentsOf: b), "two builds are byte-identical")
 
         let checkpoint = try SafetensorsCheckpoint(path: source.path)
@@ -40,7 +40,7 @@ final class BuildTests: XCTestCase {
     func testSmolLM2WeightsEqualTheDequantizedGGUF() throws {
         let source = try requireModel(TestPaths.smolLM2GGUF)
         let out = dir.appendingPathComponent("s.ingot")
-        try ArtifactBuilder.build(source: source.path, output: out.path)
+        _ = try ArtifactBuilder.build(source: source.path, output: out.path)
         let gguf = try GGUFFile(path: source.path)
         let reader = try ArtifactReader(path: out.path)
         XCTAssertEqual(reader.tensors.count, 272)
