@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Ingot: a compiled model-optimization toolchain. Targets are layered; imports only go downward:
 //   IngotCore, CBLAS, CZstd, CKernels
-//   IngotCheckpoint → IngotImport → IngotIR → (IngotPasses) → IngotCompiler
+//   IngotCheckpoint → IngotImport → IngotIR → (IngotAutodiff → IngotPasses) → IngotCompiler
 //   IngotArtifact, IngotKernels → IngotRuntime
 //   IngotCLI (ingot), ingot-run (runtime only, no Foundation)
 import PackageDescription
@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // Core types and C shims.
@@ -30,7 +31,11 @@ let package = Package(
         .target(name: "IngotCheckpoint", dependencies: ["IngotCore"]),
         .target(name: "IngotIR", dependencies: ["IngotCore"]),
         .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
-        .target(name: "IngotPasses", dependencies: ["IngotIR", "CBLAS"]),
+        // Reverse-mode differentiation over IR graphs and the distillation training loop.
+        .target(name: "IngotAutodiff", dependencies: [
+            "IngotIR", "IngotCore", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        .target(name: "IngotPasses", dependencies: ["IngotIR", "IngotAutodiff", "CBLAS"]),
         .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
         .target(name: "IngotCompiler", dependencies: [
             "IngotImport", "IngotPasses", "IngotArtifact",
@@ -63,6 +68,7 @@ let package = Package(
         .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
+        .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
