@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "IngotReport", dependencies: ["IngotCore"]),
 
         // Evaluation: calibration, accuracy and latency comparisons (runs graphs with the runtime).
-        .target(name: "IngotEval", dependencies: ["IngotRuntime", "IngotPasses", "IngotIR", "IngotCore"]),
+        .target(name: "IngotEval", dependencies: ["IngotRuntime", "IngotPasses", "IngotAutodiff", "IngotIR", "IngotCore"]),
 
         // Front ends.
         .target(name: "IngotCLI", dependencies: [
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotIR", "IngotTestSupport"]),
+        .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotAutodiff", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),

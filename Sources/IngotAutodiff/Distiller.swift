@@ -28,6 +28,8 @@ public struct DistillationSettings: Sendable {
     public var checkpointEvery: Int
     /// Continue from `checkpointPath`.
     public var resume: Bool
+    /// Stop (and checkpoint) after this update although the schedule runs to `steps` (nil: run to the end).
+    public var stopAt: Int?
 
     public init(steps: Int, schedule: LearningRateSchedule, clip: Float, weightDecay: Float, seed: UInt64,
                 checkpointPath: String? = nil, checkpointEvery: Int = 100, resume: Bool = false) {
@@ -40,6 +42,9 @@ public struct DistillationSettings: Sendable {
         self.checkpointEvery = checkpointEvery
         self.resume = resume
     }
+
+    /// The update after which this invocation stops.
+    var lastStep: Int { min(stopAt ?? steps, steps) }
 }
 
 public struct DistillationResult: Sendable {
@@ -175,7 +180,7 @@ public final class Distiller {
         let decayed = Set(student.trainable.filter { (student.graph.type(of: ValueID($0)).shape.rank) >= 2 })
         let logEvery = max(1, settings.steps / 50)
         var intervalLoss = 0.0, intervalCount = 0, lastLoss = firstLoss ?? 0
-        for step in start..<settings.steps {
+        for step in start..<max(start, settings.lastStep) {
             let (loss, seeds) = try self.loss(batch: batchIndex(at: step))
             guard loss.isFinite else {
                 throw IngotError(.invalidArgument, location: "distill step \(step + 1)", "the loss is \(loss); lower lr (now \(settings.schedule.peak))")
@@ -190,13 +195,13 @@ public final class Distiller {
             intervalLoss += loss
             intervalCount += 1
             let done = step + 1
-            if done % logEvery == 0 || done == settings.steps {
+            if done % logEvery == 0 || done == settings.lastStep {
                 curve.append(CurvePoint(step: done, loss: intervalLoss / Double(intervalCount)))
                 log("distill step \(done)/\(settings.steps) loss \(formatFixed(intervalLoss / Double(intervalCount), 6)) lr \(lr) grad-norm \(formatFixed(Double(norm), 4))")
                 intervalLoss = 0
                 intervalCount = 0
             }
-            if let path = settings.checkpointPath, done % settings.checkpointEvery == 0 || done == settings.steps {
+            if let path = settings.checkpointPath, done % settings.checkpointEvery == 0 || done == settings.lastStep {
                 try checkpoint(step: done, curve: curve, optimizer: optimizer, names: names).save(path: path)
             }
         }

@@ -22,6 +22,13 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         public var values: [Float]
         public var m: [Float]
         public var v: [Float]
+
+        public init(name: String, values: [Float], m: [Float], v: [Float]) {
+            self.name = name
+            self.values = values
+            self.m = m
+            self.v = v
+        }
     }
 
     public static let magic = Array("INGOTCKP".utf8)
@@ -31,6 +38,13 @@ public struct TrainingCheckpoint: Sendable, Equatable {
     public var seed: UInt64
     public var curve: [CurvePoint]
     public var tensors: [TensorState]
+
+    public init(step: Int, seed: UInt64, curve: [CurvePoint], tensors: [TensorState]) {
+        self.step = step
+        self.seed = seed
+        self.curve = curve
+        self.tensors = tensors
+    }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
@@ -54,7 +68,7 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         guard bytes.count >= 8 + 4 + 8 + 8 + 4 + 4 + 8 else {
             throw IngotError(.format, file: file, location: "header", "\(bytes.count) bytes; a checkpoint has at least 44")
         }
-        let stored = bytes.load(fromByteOffset: bytes.count - 8, as: UInt64.self).littleEndian
+        let stored = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self).littleEndian
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 8)])
         var r = ByteReader(body, file: file)
         guard Array(try r.bytes(8, "magic")) == magic else {

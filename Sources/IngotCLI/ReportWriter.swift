@@ -47,10 +47,13 @@ enum ReportWriter {
             return .object(f)
         }
         let passes = summary.passes.map { r -> JSONValue in
-            .object([("name", .string(r.name)),
-                     ("options", .object(r.options.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                     ("stats", .object(r.stats.map { ($0.0, num($0.1)) })),
-                     ("seconds", num(r.seconds))])
+            var fields: [(String, JSONValue)] = [
+                ("name", .string(r.name)),
+                ("options", .object(r.options.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                ("stats", .object(r.stats.map { ($0.0, num($0.1)) })),
+                ("seconds", num(r.seconds)),
+            ]
+            return .object(fields)
         }
         var top: [(String, JSONValue)] = [
             ("schema", .string("ingot-report/1")),
@@ -68,6 +71,14 @@ enum ReportWriter {
             ("passes", .array(passes)),
             ("layers", .array(layers)),
         ]
+        if let trained = summary.passes.last(where: { !$0.curve.isEmpty }) {
+            var training: [(String, JSONValue)] = [
+                ("steps", .array(trained.curve.map { .object([("step", num($0.step)), ("loss", num($0.loss))]) })),
+            ]
+            if let t = trained.stat("parameters_teacher") { training.append(("teacher_parameters", num(t))) }
+            if let s = trained.stat("parameters_student") { training.append(("student_parameters", num(s))) }
+            top.append(("training", .object(training)))
+        }
         if let a = evaluation.accuracy { top.append(("accuracy", accuracy(a))) }
         top.append(("latency", latency(evaluation)))
         let machine = MachineInfo.current(usableCPUs: Threads.availableCPUCount())

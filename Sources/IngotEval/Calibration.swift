@@ -4,6 +4,7 @@
 // graph: 1 − mean cosine of sentence embeddings (encoders), or mean KL divergence of
 // next-token distributions in nats (language models). No pass logic lives here.
 
+import IngotAutodiff
 import IngotCore
 import IngotIR
 import IngotPasses
@@ -127,6 +128,44 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
                 for (kl, _) in klAndAgreement(r, c, vocab: r.count / windows[i].count) { total += kl; count += 1 }
             }
             return total / Double(max(count, 1))
+        }
+    }
+
+    /// Sentences padded per batch (input_ids, attention_mask, token_type_ids, position_ids), or
+    /// windows cut to `maxTokens` (input_ids, position_ids); a sentence longer than
+    /// `maxTokens` keeps its first tokens and its final [SEP].
+    public func trainingBatches(batchSize: Int, maxTokens: Int) throws -> [TrainingBatch] {
+        func batch(_ rows: [[Int32]], mask: Bool) -> TrainingBatch {
+            let seq = rows.map(\.count).max() ?? 0
+            var ids: [Int32] = [], m: [Int32] = [], pos: [Int32] = []
+            for r in rows {
+                ids += r + [Int32](repeating: 0, count: seq - r.count)
+                m += [Int32](repeating: 1, count: r.count) + [Int32](repeating: 0, count: seq - r.count)
+                pos += (0..<seq).map(Int32.init)
+            }
+            let shape = [rows.count, seq]
+            var inputs = ["input_ids": IntTensor(shape: shape, values: ids), "position_ids": IntTensor(shape: shape, values: pos)]
+            if mask {
+                inputs["attention_mask"] = IntTensor(shape: shape, values: m)
+                inputs["token_type_ids"] = IntTensor(shape: shape, values: [Int32](repeating: 0, count: ids.count))
+            }
+            return TrainingBatch(inputs)
+        }
+        switch data {
+        case .sentences(let sentences):
+            let cut = sentences.map { s in s.count <= maxTokens ? s : Array(s.prefix(maxTokens - 1)) + [s.last!] }
+            return stride(from: 0, to: cut.count, by: batchSize).map { batch(Array(cut[$0..<min(cut.count, $0 + batchSize)]), mask: true) }
+        case .windows(let windows):
+            var pieces: [[Int32]] = []
+            for w in windows {
+                for start in stride(from: 0, to: w.count, by: maxTokens) where w.count - start >= 2 {
+                    pieces.append(Array(w[start..<min(w.count, start + maxTokens)]))
+                }
+            }
+            let byLength = Dictionary(grouping: pieces, by: \.count).sorted { $0.key > $1.key }
+            return byLength.flatMap { _, rows in
+                stride(from: 0, to: rows.count, by: batchSize).map { batch(Array(rows[$0..<min(rows.count, $0 + batchSize)]), mask: false) }
+            }
         }
     }
 

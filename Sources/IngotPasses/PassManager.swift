@@ -9,6 +9,7 @@
 //
 // It does not run models; passes that need activations get them from PassContext.
 
+import IngotAutodiff
 import IngotCore
 import IngotIR
 
@@ -26,6 +27,8 @@ public struct PassOption: Sendable {
         case flag
         /// Comma-separated non-negative integers ("0,2,4").
         case integerList
+        /// Free text such as a file path (no ':' or ','; those separate options and passes).
+        case text
 
         var isFlag: Bool {
             if case .flag = self { return true }
@@ -70,6 +73,8 @@ public struct PassOption: Sendable {
             let parts = text.split(separator: ",", omittingEmptySubsequences: false)
             guard !parts.isEmpty, parts.allSatisfy({ Int($0).map { $0 >= 0 } ?? false }) else { throw bad("a list of non-negative integers like 0,2,4") }
             return text
+        case .text:
+            return text
         }
     }
 }
@@ -95,19 +100,23 @@ public struct PassRecord: Sendable, Equatable {
     public var stats: [(String, Double)]
     /// Per-layer findings (quantization error, sensitivity, sparsity), when the pass has any.
     public var layers: [LayerRecord]
+    /// Training loss by step, for passes that train (distill).
+    public var curve: [CurvePoint]
     public var seconds: Double
 
-    public init(name: String, options: [String: String] = [:], stats: [(String, Double)] = [], layers: [LayerRecord] = [], seconds: Double = 0) {
+    public init(name: String, options: [String: String] = [:], stats: [(String, Double)] = [], layers: [LayerRecord] = [],
+                curve: [CurvePoint] = [], seconds: Double = 0) {
         self.name = name
         self.options = options
         self.stats = stats
         self.layers = layers
+        self.curve = curve
         self.seconds = seconds
     }
 
     public static func == (a: PassRecord, b: PassRecord) -> Bool {
         a.name == b.name && a.options == b.options && a.stats.map(\.0) == b.stats.map(\.0)
-            && a.stats.map(\.1) == b.stats.map(\.1) && a.layers == b.layers
+            && a.stats.map(\.1) == b.stats.map(\.1) && a.layers == b.layers && a.curve == b.curve
     }
 
     public func stat(_ key: String) -> Double? { stats.first { $0.0 == key }?.1 }
@@ -147,12 +156,17 @@ public struct Pass: Sendable {
     public let requires: [String]
     /// Whether these options need calibration data.
     public let needsCalibration: @Sendable (PassOptions) -> Bool
+    /// Checks the options against the graph the pipeline starts from, before any pass runs
+    /// (layers that do not exist, a file that is missing).
+    public let check: @Sendable (Graph, PassOptions) throws -> Void
     let body: @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord
 
     public init(name: String, summary: String, positional: String? = nil, positionals: [String] = [], options: [PassOption] = [],
                 requires: [String] = [],
                 needsCalibration: @escaping @Sendable (PassOptions) -> Bool = { _ in false },
+                check: @escaping @Sendable (Graph, PassOptions) throws -> Void = { _, _ in },
                 body: @escaping @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord) {
+        self.check = check
         self.name = name
         self.summary = summary
         self.positionals = positional.map { [$0] + positionals } ?? positionals
@@ -193,6 +207,8 @@ public struct PassContext: Sendable {
     /// The graph as it was before each pass of the running pipeline (by pass name): the
     /// teacher of `reconstruct` and `distill`.
     public var graphsBefore: [String: Graph] = [:]
+    /// The graph the pipeline started from (the float model; the teacher of `distill=kd`).
+    public var originalGraph: Graph?
 
     public init(calibrator: (any Calibrator)? = nil, verifyBetweenPasses: Bool = PassContext.debugBuild,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -239,6 +255,15 @@ public protocol Calibrator: Sendable {
     /// calibration set (encoders: 1 − mean cosine; language models: mean KL of next-token
     /// distributions). Lower is better; 0 means identical.
     func outputError(reference: Graph, candidate: Graph) throws -> Double
+    /// The calibration data as training batches of graph inputs: `batchSize` padded sentences
+    /// (encoders) or windows of at most `maxTokens` tokens (language models) per batch.
+    func trainingBatches(batchSize: Int, maxTokens: Int) throws -> [TrainingBatch]
+}
+
+extension Calibrator {
+    public func trainingBatches(batchSize: Int, maxTokens: Int) throws -> [TrainingBatch] {
+        throw IngotError(.unsupported, location: "calibration", "this calibrator provides no training data")
+    }
 }
 
 /// A pass and its validated options: one step of a pipeline.
@@ -390,10 +415,17 @@ public struct Pipeline: Sendable {
 
     public var needsCalibration: Bool { steps.contains { $0.pass.needsCalibration($0.options) } }
 
+    /// Every pass's graph-dependent option checks, before any pass runs.
+    public func check(against graph: Graph) throws {
+        for step in steps { try step.pass.check(graph, step.options) }
+    }
+
     /// Applies every step; verifies after each when the context asks; returns the records.
     public func run(_ graph: inout Graph, context initial: PassContext) throws -> [PassRecord] {
+        try check(against: graph)
         var records: [PassRecord] = []
         var context = initial
+        context.originalGraph = graph
         for step in steps {
             let start = monotonicSeconds()
             context.graphsBefore[step.pass.name] = graph
