@@ -100,6 +100,9 @@ struct BuildCommand: ParsableCommand {
             let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)
             options.passContext = PassContext(calibrator: data.map { ModelCalibrator(data: $0.calibration, models: models) },
                                               verifyBetweenPasses: verifyPasses || PassContext.debugBuild, log: log)
+            options.passContext.progress = { [quiet = global.quiet] line in
+                if !quiet { Terminal.error(line) }
+            }
             let summary = try ArtifactBuilder.write(imported, source: source, output: output, options: options,
                                                     progress: global.quiet ? nil : Terminal.progress)
             models.clear()

@@ -202,8 +202,10 @@ public struct PassContext: Sendable {
     public var calibrator: (any Calibrator)?
     /// Verify the graph after every pass.
     public var verifyBetweenPasses: Bool
-    /// Progress messages (stderr in the CLI).
+    /// Detail messages (stderr in the CLI with --verbose).
     public var log: @Sendable (String) -> Void
+    /// Progress of long passes, such as training loss (stderr in the CLI unless --quiet).
+    public var progress: @Sendable (String) -> Void = { _ in }
     /// The graph as it was before each pass of the running pipeline (by pass name): the
     /// teacher of `reconstruct` and `distill`.
     public var graphsBefore: [String: Graph] = [:]

@@ -14,7 +14,7 @@ final class BuildPassesCLITests: XCTestCase {
     func testBadPipelinesExit64BeforeAnyWork() throws {
         let out = dir.appendingPathComponent("o.ingot").path
         let cases: [([String], String)] = [
-            (["--passes", "fuse,sparsify"], "ingot: error: --passes: unknown pass 'sparsify'; passes: fuse, fold-constants, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct\n"),
+            (["--passes", "fuse,sparsify"], "ingot: error: --passes: unknown pass 'sparsify'; passes: fuse, fold-constants, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill\n"),
             (["--passes", "quantize=int8:mode=static"], "ingot: error: --calibration: missing; pass quantize needs calibration data\n"),
             (["--passes", "reconstruct,prune"], "ingot: error: pass order: 'reconstruct' needs 'prune' earlier in the pipeline; order given: reconstruct, prune\n"),
         ]
@@ -32,6 +32,36 @@ final class BuildPassesCLITests: XCTestCase {
         XCTAssertEqual(r.stderr, "ingot: error: \(recipe.path): pass 'quantize' option 'mode': value 'fast', expected one of dynamic, static, weight-only\n")
         let both = try runIngot(["build", "/nonexistent/model", "-o", out, "--recipe", recipe.path, "--passes", "fuse"])
         XCTAssertEqual(both.status, 64)
+    }
+
+    func testDistillOptionsThatDoNotFitTheModelExit64BeforeAnyPassRuns() throws {
+        let model = try requireModel(TestPaths.miniLMDir)
+        let out = dir.appendingPathComponent("d.ingot").path
+        let cal = TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path
+        let r = try runIngot(["build", model.path, "-o", out, "--passes", "prune=structured:ffn=0.3,distill=student:layers=0,6",
+                              "--calibration", cal, "-v"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.hasSuffix("ingot: error: pass 'distill': layer 6 does not exist; the model has layers 0...5\n"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("pass prune"), "prune ran before the distill options were checked")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    func testDistilledStudentIsSmallerAndItsReportHasTheTrainingCurve() throws {
+        let model = try requireModel(TestPaths.miniLMDir)
+        let out = dir.appendingPathComponent("s.ingot").path, report = dir.appendingPathComponent("s.json").path
+        let cal = TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path
+        let r = try runIngot(["build", model.path, "-o", out, "--passes", "distill=student:layers=0,5:steps=4:batch=4:seq=24:warmup=1",
+                              "--calibration", cal, "--report", report, "--report-runs", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("distill step 4/4 loss "), r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let training = try XCTUnwrap(json["training"] as? [String: Any])
+        XCTAssertEqual((training["steps"] as? [[String: Any]])?.map { $0["step"] as? Int }, [1, 2, 3, 4])
+        let teacher = try XCTUnwrap(training["teacher_parameters"] as? Int), student = try XCTUnwrap(training["student_parameters"] as? Int)
+        XCTAssertEqual(teacher, 22_565_376)
+        XCTAssertEqual(teacher - student, 4 * (4 * 384 * 384 + 2 * 384 * 1536 + 4 * 384 + 1536 + 384 + 4 * 384))
+        let html = try runIngot(["report", report, "--format", "html"])
+        XCTAssertTrue(html.stdout.contains("<h2>Training loss</h2>"))
     }
 
     func testRecipeAndPassesGiveTheSameArtifactAndAReport() throws {

@@ -144,7 +144,7 @@ struct DistillPlan {
         }
         context.log("distill (\(options["mode"])): \(trainable.count) tensors, \(studentParams) parameters (teacher \(teacherParams)), \(batches.count) batches, \(steps) steps")
         let result = try Distiller(student: student, teacher: teacher, objective: objective, settings: runSettings,
-                                   batches: batches, log: context.log).run()
+                                   batches: batches, log: context.progress).run()
 
         for id in trainable.sorted() {
             let v = ValueID(id)
