@@ -14,7 +14,7 @@ public enum GraphCodec {
     enum OpCode: UInt16 {
         case gather = 1, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention,
              reshape, transpose, slice, concat, meanPool, l2Normalize, cast,
-             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8
+             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8, linearSparse
     }
 
     // MARK: Encoding
@@ -91,6 +91,7 @@ public enum GraphCodec {
         case .split(let axis, let sizes):
             w.u16(OpCode.split.rawValue); w.i32(Int32(axis)); w.u8(UInt8(sizes.count))
             for n in sizes { w.u64(UInt64(n)) }
+        case .linearSparse(let a): w.u16(OpCode.linearSparse.rawValue); w.u8(a.rawValue)
         }
     }
 
@@ -268,6 +269,7 @@ public enum GraphCodec {
                 return Int(n)
             }
             return .split(axis: axis, sizes: sizes)
+        case .linearSparse: return .linearSparse(activation: try readEnum(&r, field + ".activation", Activation.self))
         }
     }
 }

@@ -170,6 +170,9 @@ public enum Op: Sendable, Hashable {
     case addRMSNorm(epsilon: Float)
     /// split(x) → one output per size, consecutive pieces along axis (sizes sum to the axis length).
     case split(axis: Int, sizes: [Int])
+    /// linear_sparse(x[…, K], values f32[nnz], columns i16[nnz], row_offsets i32[N+1], bias[N]?) → act(x · Wᵀ + bias)[…, N],
+    /// W[N, K] in CSR: row n's nonzeros are values[row_offsets[n]..<row_offsets[n+1]] at those columns.
+    case linearSparse(activation: Activation)
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -198,6 +201,7 @@ public enum Op: Sendable, Hashable {
         case .addLayerNorm: return "add_layer_norm"
         case .addRMSNorm: return "add_rms_norm"
         case .split: return "split"
+        case .linearSparse: return "linear_sparse"
         }
     }
 
@@ -216,6 +220,7 @@ public enum Op: Sendable, Hashable {
         case .swiglu, .split: return 1...1
         case .addLayerNorm: return 4...4
         case .addRMSNorm: return 3...3
+        case .linearSparse: return 4...5
         }
     }
 
@@ -238,7 +243,7 @@ public enum Op: Sendable, Hashable {
         case .concat(let axis): return [("axis", String(axis))]
         case .l2Normalize(let axis, let e): return [("axis", String(axis)), ("epsilon", formatFloat(e))]
         case .cast(let d): return [("to", d.description)]
-        case .linear(let a): return [("activation", a.name)]
+        case .linear(let a), .linearSparse(let a): return [("activation", a.name)]
         case .linearInt8(let a):
             return [("group", String(a.group)), ("activation", a.activation.name), ("mode", a.mode.name),
                     ("input_scale", formatFloat(a.inputScale)), ("smoothed", String(a.smoothed))]

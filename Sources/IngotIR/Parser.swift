@@ -365,6 +365,7 @@ enum OpSyntax {
         case "add_layer_norm": op = .addLayerNorm(epsilon: try float("epsilon"))
         case "add_rms_norm": op = .addRMSNorm(epsilon: try float("epsilon"))
         case "split": op = .split(axis: try int("axis"), sizes: try intList("sizes"))
+        case "linear_sparse": op = .linearSparse(activation: try named("activation", Activation.self, \.name))
         default: throw Problem(message: "unknown op")
         }
         let extra = attrs.keys.filter { !used.contains($0) }.sorted()

@@ -238,6 +238,27 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
         }
         return [TensorType(x.dtype, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
 
+    case .linearSparse:
+        let (x, values, columns, offsets) = (t[0], t[1], t[2], t[3])
+        guard x.dtype == .f32 else { throw InferenceError("x must be f32, got \(x.dtype)") }
+        guard x.shape.rank >= 1 else { throw InferenceError("x must have rank ≥ 1") }
+        guard values.dtype == .f32 else { throw InferenceError("values must be f32, got \(values.dtype)") }
+        guard columns.dtype == .i16 else { throw InferenceError("columns must be i16, got \(columns.dtype)") }
+        guard offsets.dtype == .i32 else { throw InferenceError("row_offsets must be i32, got \(offsets.dtype)") }
+        for (v, what) in [(values, "values"), (columns, "columns"), (offsets, "row_offsets")] { try requireRank(v, 1, what) }
+        try requireDim(columns.shape[0], equals: values.shape[0], "columns length")
+        guard let rowsPlusOne = offsets.shape[0].fixedValue, rowsPlusOne >= 2 else {
+            throw InferenceError("row_offsets must have a fixed length N + 1 ≥ 2, got \(offsets.shape)")
+        }
+        if let k = x.shape.dims.last?.fixedValue, k > Int(Int16.max) {
+            throw InferenceError("input dimension \(k) exceeds the i16 column range (≤ \(Int16.max))")
+        }
+        if t.count == 5 {
+            try requireRank(t[4], 1, "bias")
+            try requireDim(t[4].shape[0], equals: .fixed(rowsPlusOne - 1), "bias length")
+        }
+        return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [.fixed(rowsPlusOne - 1)]))]
+
     case .linearInt8(let a):
         let (x, w, scales) = (t[0], t[1], t[2])
         guard x.dtype == .f32 else { throw InferenceError("x must be f32, got \(x.dtype)") }

@@ -5,6 +5,7 @@
 
 import IngotCore
 import IngotIR
+import IngotKernels
 
 struct PlannedValue {
     enum Storage {
@@ -90,8 +91,10 @@ struct ExecutionPlan {
     /// Temporary bytes a node's kernel needs while it runs: int8 linear layers quantize their
     /// input rows unless they run weight-only (see Int8Execution.scratchBytes).
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int {
-        guard case .linearInt8(let a) = op, let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
-        return Int8Execution.scratchBytes(m: x.reduce(1, *) / k, k: k, attributes: a)
+        guard let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
+        if case .linearInt8(let a) = op { return Int8Execution.scratchBytes(m: x.reduce(1, *) / k, k: k, attributes: a) }
+        if case .linearSparse = op { return 4 * Kernels.sparseScratchFloats(m: x.reduce(1, *) / k, n: inputShapes[3][0] - 1, k: k) }
+        return 0
     }
 }
 

@@ -164,6 +164,12 @@ enum Executor {
                                      m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
                                      activation: epilogue(attrs.activation), scratch: scratch)
 
+        case .linearSparse(let activation):
+            let k = ins[0].shape.last!, nOut = out.shape.last!, m = ins[0].elementCount / max(k, 1)
+            Kernels.linearSparse(f32(p[0]), values: f32(p[1]), columns: p[2].assumingMemoryBound(to: Int16.self), rowOffsets: i32(p[3]),
+                                 bias: p.count == 5 ? UnsafePointer(f32(p[4])) : nil, f32(o), m: m, n: nOut, k: k,
+                                 activation: epilogue(activation), scratch: scratch?.assumingMemoryBound(to: Float.self), pool: Threads.pool)
+
         case .gatherInt8(let group):
             let (vocab, width) = (ins[0].shape[0], ins[0].shape[1])
             try RuntimeOps.gatherInt8(table: p[0].assumingMemoryBound(to: Int8.self), scales: f32(p[1]), rows: vocab, width: width,

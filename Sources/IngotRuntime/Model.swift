@@ -28,6 +28,7 @@ public final class Model: @unchecked Sendable {
                 throw IngotError(.internal, file: label, location: "constant '\(v.name)'", "missing or of the wrong size for \(v.type)")
             }
         }
+        try Model.checkSparseWeights(graph, constants, file: label)
         self.path = label
         self.graph = graph
         self.tokenizerSpec = tokenizerSpec
@@ -65,7 +66,36 @@ public final class Model: @unchecked Sendable {
             }
             constants[c.value] = buffer
         }
+        try Model.checkSparseWeights(graph, constants, file: path)
         self.constants = constants
+    }
+
+    /// CSR weights of `linear_sparse` index only inside their matrix: row offsets start at 0,
+    /// never decrease and end at the nonzero count; columns lie in 0..<K. Checked once at load
+    /// so the kernels need no bounds checks (a hostile artifact cannot make them read outside).
+    static func checkSparseWeights(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
+        for node in graph.nodes {
+            guard case .linearSparse = node.op else { continue }
+            let name = graph[node.outputs[0]].name
+            guard let k = graph.type(of: node.inputs[0]).shape.dims.last?.fixedValue,
+                  let values = constants[node.inputs[1]], let columns = constants[node.inputs[2]], let offsets = constants[node.inputs[3]] else {
+                throw IngotError(.format, file: file, location: "linear_sparse '\(name)'", "needs a fixed input dimension and constant CSR arrays")
+            }
+            let nnz = values.byteCount / 4
+            let rowOffsets = offsets.toArray(of: Int32.self)
+            guard rowOffsets.first == 0, rowOffsets.last.map({ Int($0) == nnz }) ?? false else {
+                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[3]].name)'",
+                                 "row offsets run \(rowOffsets.first ?? -1)...\(rowOffsets.last ?? -1), expected 0...\(nnz) (the nonzero count)")
+            }
+            if let r = rowOffsets.indices.dropLast().first(where: { rowOffsets[$0] > rowOffsets[$0 + 1] }) {
+                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[3]].name)'",
+                                 "row offset \(r + 1) is \(rowOffsets[r + 1]), below row \(r)'s \(rowOffsets[r])")
+            }
+            if let bad = columns.toArray(of: Int16.self).firstIndex(where: { $0 < 0 || Int($0) >= k }) {
+                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[2]].name)'",
+                                 "column[\(bad)] = \(columns.toArray(of: Int16.self)[bad]), expected 0..<\(k)")
+            }
+        }
     }
 
     public var inputNames: [String] { graph.inputs.map { graph[$0].name } }

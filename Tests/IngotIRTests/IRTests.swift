@@ -153,7 +153,8 @@ final class GraphCodecTests: XCTestCase {
                          .rmsNorm(epsilon: 1e-6), .rope(theta: 100000, heads: 9, headDim: 64, style: .interleaved),
                          .softmax(axis: -1), .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)),
                          .reshape(Shape(["batch", 2, 3])), .transpose(permutation: [1, 0, 2]), .slice(axis: 2, start: 1, end: 5),
-                         .concat(axis: 0), .meanPool, .l2Normalize(axis: 1, epsilon: 1e-12), .cast(.f16)]
+                         .concat(axis: 0), .meanPool, .l2Normalize(axis: 1, epsilon: 1e-12), .cast(.f16),
+                         .linearSparse(activation: .geluTanh)]
         var g = Graph(name: "ops")
         let x = g.addInput("x", TensorType(.f32, [2, 3]))
         for (i, op) in ops.enumerated() {

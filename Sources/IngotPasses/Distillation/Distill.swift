@@ -78,8 +78,10 @@ struct DistillPlan {
             guard !o["checkpoint"].isEmpty else { throw fail("resume needs checkpoint=FILE") }
             guard fileExists(o["checkpoint"]) else { throw fail("resume: checkpoint '\(o["checkpoint"])' does not exist") }
         }
-        if g.nodes.contains(where: { if case .linearInt8 = $0.op { return true }; if case .gatherInt8 = $0.op { return true }; return false }) {
-            throw fail("the graph has int8 ops; run distill before quantize")
+        for node in g.nodes {
+            if case .linearInt8 = node.op { throw fail("the graph has int8 ops; run distill before quantize") }
+            if case .gatherInt8 = node.op { throw fail("the graph has int8 ops; run distill before quantize") }
+            if case .linearSparse = node.op { throw fail("the graph has sparse-format weights; run distill before sparsify") }
         }
     }
 
