@@ -58,4 +58,38 @@ final class DecomposedAttentionTests: XCTestCase {
             }
         }
     }
+
+    func testMiniLMDecomposedAttentionFusesBackAndAgrees() throws {
+        let directory = try requireModel(TestPaths.miniLMDir).path
+        let imported = try ModelImporter.importModel(at: directory, attention: .decomposed)
+        let plain = imported.graph
+        XCTAssertEqual(plain.nodes.filter { $0.op.name == "softmax" }.count, 6)
+        XCTAssertFalse(plain.nodes.contains { $0.op.name == "attention" })
+        XCTAssertEqual(plain.nodes.filter { $0.op.name == "cast" }.count, 1, "the mask bias is computed once")
+
+        var fused = plain
+        let record = try Pass.fuse.run(&fused, context: PassContext(verifyBetweenPasses: true))
+        XCTAssertEqual(record.stats.first { $0.0 == "fuse-attention.attention_fused" }?.1, 6)
+        let ops = fused.nodes.map(\.op.name)
+        XCTAssertEqual(ops.filter { $0 == "attention" }.count, 6)
+        XCTAssertFalse(ops.contains("softmax"))
+        XCTAssertFalse(ops.contains("matmul"))
+        XCTAssertFalse(ops.contains("cast"), "the mask nodes are gone")
+        // The same graph as importing the fused form and running `fuse`.
+        var reference = try ModelImporter.importModel(at: directory).graph
+        _ = try Pass.fuse.run(&reference)
+        XCTAssertEqual(fused.text, reference.text)
+
+        let models = GraphModels(reference: plain, tokenizerSpec: imported.tokenizer)
+        let a = try Encoder(model: try models.model(plain, label: "decomposed"))
+        let b = try Encoder(model: try models.model(fused, label: "fused"))
+        // Three lengths: the shorter two are padded to 40.
+        let batch: [[Int32]] = [[101, 2129, 2079, 1045, 16476, 1037, 2944, 1029, 102],
+                                [101, 7592, 102], (0..<40).map { Int32(1000 + $0 * 13) }]
+        let oa = try a.run(ids: batch), ob = try b.run(ids: batch)
+        for name in ["last_hidden_state", "embedding"] {
+            let e = relativeMaxError(oa[name]!.floats!, ob[name]!.floats!)
+            XCTAssertLessThanOrEqual(e, 1e-5, name)
+        }
+    }
 }
