@@ -128,7 +128,8 @@ public struct Int8LinearAttributes: Sendable, Hashable {
 public enum Op: Sendable, Hashable {
     /// gather(table[V, H], ids[d0, …, dn] int) → [d0, …, dn, H]; rows of a table by index.
     case gather
-    /// matmul(a[…, M, K], b) → […, M, N] with b[K, N], or b[N, K] when transposeB (weights as [out, in]).
+    /// matmul(a[…, M, K], b) → […, M, N] with b[K, N], or b[N, K] when transposeB (weights as [out, in]);
+    /// or batched, b[…, K, N] / b[…, N, K] with the same leading dimensions as a (q·kᵀ per head).
     case matmul(transposeB: Bool)
     /// Elementwise with broadcasting of trailing dimensions (numpy rules).
     case binary(BinaryKind)

@@ -92,9 +92,15 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
         let (a, b) = (t[0], t[1])
         try requireFloat(a, "a")
         guard a.shape.rank >= 2 else { throw InferenceError("a must have rank ≥ 2, got \(a.shape)") }
-        guard b.shape.rank == 2 else { throw InferenceError("b must have rank 2, got \(b.shape)") }
+        let r = b.shape.rank
+        guard r == 2 || r == a.shape.rank else {
+            throw InferenceError("b must have rank 2 (shared) or rank \(a.shape.rank) like a (batched), got \(b.shape)")
+        }
+        if r > 2 {
+            for d in 0..<(r - 2) { try requireDim(b.shape[d], equals: a.shape[d], "batch dimension \(d) of b") }
+        }
         let k = a.shape.dims[a.shape.rank - 1]
-        let (bk, bn) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        let (bk, bn) = transposeB ? (b.shape[r - 1], b.shape[r - 2]) : (b.shape[r - 2], b.shape[r - 1])
         try requireDim(bk, equals: k, "contraction dimension of b")
         return [TensorType(a.dtype, Shape(Array(a.shape.dims.dropLast()) + [bn]))]
 

@@ -9,12 +9,28 @@
 //   x = layer_norm(a·Woᵀ + bo + x)
 //   x = layer_norm(gelu(x·Wiᵀ + bi)·Wo2ᵀ + bo2 + x)
 //   outputs: last_hidden_state f32[batch, seq, H], embedding f32[batch, H]
+//
+// With AttentionForm.decomposed the attention line is written out as an exported ONNX / HF
+// graph has it (per-head reshapes and transposes, batched matmuls, scale, additive mask,
+// softmax), with the mask bias computed once for all layers; fuse-attention folds it back.
 
 import IngotCore
 import IngotIR
 
+/// How an importer writes self-attention.
+public enum AttentionForm: Sendable, Hashable {
+    /// One `attention` node per layer.
+    case fused
+    /// Per layer, with q, k, v [B, S, H·D] and bias [B, 1, 1, S] = (1 − f32(mask))·(−3.4028235e38):
+    /// reshape [B, S, H, D] → transpose (0, 2, 1, 3) → scores = q·kᵀ [B, H, S, S] → ·(1/√D)
+    /// → + bias → softmax(−1) → ·v [B, H, S, D] → transpose (0, 2, 1, 3) → reshape [B, S, H·D].
+    /// BERT only.
+    case decomposed
+}
+
 public enum BertImporter {
-    static func importModel(directory: String, config: ConfigFile, tensors: CheckpointTensors) throws -> ImportedModel {
+    static func importModel(directory: String, config: ConfigFile, tensors: CheckpointTensors,
+                            attention form: AttentionForm = .fused) throws -> ImportedModel {
         var config = config
         let hidden = config.int("hidden_size")
         let heads = config.int("num_attention_heads")
@@ -91,14 +107,53 @@ public enum BertImporter {
         x = try g.add(.binary(.add), [x, te], name: "embeddings.sum")
         x = try g.add(.layerNorm(epsilon: eps), [x, embLNw, embLNb], name: "embeddings.norm")
 
+        let scale = 1 / Float(headDim).squareRoot()
         let attention = Op.attention(AttentionAttributes(heads: heads, kvHeads: heads, headDim: headDim, causal: false,
-                                                         scale: 1 / Float(headDim).squareRoot(), kvCache: false))
+                                                         scale: scale, kvCache: false))
+        func scalar(_ name: String, _ value: Float) -> ValueID {
+            g.addConstant(name, TensorType(.f32, Shape([])),
+                          source: ConstantSource(origin: "BERT importer: \(name) = \(formatFloat(value))", buffer: TensorBuffer(array: [value])))
+        }
+        // decomposed: the additive key mask bias [batch, 1, 1, seq], 0 for tokens and −FLT_MAX
+        // for padding (mask 0), which softmax turns into weight 0 like the fused op's −∞.
+        let decomposed: (bias: ValueID, scale: ValueID)?
+        switch form {
+        case .fused:
+            decomposed = nil
+        case .decomposed:
+            let one = scalar("attention.one", 1)
+            let fill = scalar("attention.mask_fill", -Float.greatestFiniteMagnitude)
+            let scaleConstant = scalar("attention.scale", scale)
+            let m = try g.add(.cast(.f32), [mask], name: "attention.mask_f32")
+            let padding = try g.add(.binary(.sub), [one, m], name: "attention.padding")
+            let bias = try g.add(.binary(.mul), [padding, fill], name: "attention.mask_bias_2d")
+            let dims = g.type(of: mask).shape.dims
+            decomposed = (try g.add(.reshape(Shape([dims[0], 1, 1, dims[1]])), [bias], name: "attention.mask_bias"), scaleConstant)
+        }
+        // [B, S, H·D] → [B, H, S, D]
+        func byHead(_ x: ValueID, _ name: String) throws -> ValueID {
+            let dims = g.type(of: x).shape.dims
+            let split = try g.add(.reshape(Shape([dims[0], dims[1], .fixed(heads), .fixed(headDim)])), [x], name: name + ".heads")
+            return try g.add(.transpose(permutation: [0, 2, 1, 3]), [split], name: name + ".by_head")
+        }
         for (l, lw) in layerWeights.enumerated() {
             let n = "layer\(l)"
             let q = try linear(x, lw.q, lw.qb, n + ".q")
             let k = try linear(x, lw.k, lw.kb, n + ".k")
             let v = try linear(x, lw.v, lw.vb, n + ".v")
-            let a = try g.add(attention, [q, k, v, mask], name: n + ".attention")
+            let a: ValueID
+            if let d = decomposed {
+                let (qh, kh, vh) = (try byHead(q, n + ".q"), try byHead(k, n + ".k"), try byHead(v, n + ".v"))
+                let scores = try g.add(.matmul(transposeB: true), [qh, kh], name: n + ".scores")
+                let scaled = try g.add(.binary(.mul), [scores, d.scale], name: n + ".scores_scaled")
+                let masked = try g.add(.binary(.add), [scaled, d.bias], name: n + ".scores_masked")
+                let probs = try g.add(.softmax(axis: -1), [masked], name: n + ".probs")
+                let context = try g.add(.matmul(transposeB: false), [probs, vh], name: n + ".context_by_head")
+                let merged = try g.add(.transpose(permutation: [0, 2, 1, 3]), [context], name: n + ".context_heads")
+                a = try g.add(.reshape(g.type(of: q).shape), [merged], name: n + ".attention")
+            } else {
+                a = try g.add(attention, [q, k, v, mask], name: n + ".attention")
+            }
             let o = try linear(a, lw.o, lw.ob, n + ".attention_out")
             let r1 = try g.add(.binary(.add), [o, x], name: n + ".residual1")
             x = try g.add(.layerNorm(epsilon: eps), [r1, lw.ln1w, lw.ln1b], name: n + ".norm1")

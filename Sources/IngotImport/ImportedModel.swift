@@ -19,9 +19,17 @@ public struct ImportedModel {
 
 public enum ModelImporter {
     /// Imports a checkpoint: a `.gguf` file, or a Hugging Face folder (config.json +
-    /// safetensors), or a `.safetensors` file whose folder holds config.json.
-    public static func importModel(at path: String) throws -> ImportedModel {
+    /// safetensors), or a `.safetensors` file whose folder holds config.json. `attention`
+    /// chooses how BERT writes self-attention; other architectures take `.fused` only.
+    public static func importModel(at path: String, attention: AttentionForm = .fused) throws -> ImportedModel {
+        func fusedOnly(_ architecture: String) throws {
+            guard attention == .fused else {
+                throw IngotError(.unsupported, file: path, location: "attention form",
+                                 "value decomposed for a \(architecture) checkpoint, expected fused (decomposed attention is written for BERT only)")
+            }
+        }
         if path.hasSuffix(".gguf") {
+            try fusedOnly("llama")
             return try LlamaImporter.importGGUF(try GGUFFile(path: path))
         }
         let directory: String
@@ -41,8 +49,9 @@ public enum ModelImporter {
         let tensors = SafetensorsTensors(checkpoint)
         switch modelType {
         case "bert":
-            return try BertImporter.importModel(directory: directory, config: config, tensors: tensors)
+            return try BertImporter.importModel(directory: directory, config: config, tensors: tensors, attention: attention)
         case "llama":
+            try fusedOnly("llama")
             return try LlamaImporter.importSafetensors(directory: directory, config: config, tensors: tensors)
         default:
             throw IngotError(.unsupported, file: configPath, location: "model_type",

@@ -36,6 +36,27 @@ public enum Kernels {
         }
     }
 
+    /// out[i, m, n] = a[i, m, k] · (transposeB ? b[i, n, k]ᵀ : b[i, k, n]) for i in 0..<batch (the
+    /// batch is every leading dimension flattened). With at least as many products as threads,
+    /// each thread runs whole products with single-threaded BLAS; otherwise each product is split
+    /// as in `matmul`.
+    public static func batchedMatmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                     batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, pool: ThreadPool) {
+        guard batch >= pool.count else {
+            for i in 0..<batch {
+                matmul(a + i * m * k, b + i * k * n, out + i * m * n, m: m, n: n, k: k, transposeB: transposeB, pool: pool)
+            }
+            return
+        }
+        pool.parallelFor(batch) { range in
+            for i in range {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), 1, a + i * m * k, Int32(k),
+                            b + i * k * n, transposeB ? Int32(k) : Int32(n), 0, out + i * m * n, Int32(n))
+            }
+        }
+    }
+
     /// erf(x) as x·P(x²)/Q(x²) on x clamped to [−4, 4] (a rational fit; |error| < 1e-6 vs erf,
     /// checked in tests); no calls, so loops over it vectorize.
     @inline(__always)

@@ -18,6 +18,14 @@ public enum ReferenceKernels {
         }
     }
 
+    /// Same contract as Kernels.batchedMatmul: one `matmul` per batch entry.
+    public static func batchedMatmul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                     batch: Int, m: Int, n: Int, k: Int, transposeB: Bool) {
+        for i in 0..<batch {
+            matmul(a + i * m * k, b + i * k * n, out + i * m * n, m: m, n: n, k: k, transposeB: transposeB)
+        }
+    }
+
     public static func geluErf(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n { let v = Double(x[i]); out[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot()))) }
     }

@@ -61,9 +61,15 @@ enum Executor {
 
         case .matmul(let transposeB):
             let k = ins[0].shape.last!
-            let m = ins[0].elementCount / max(k, 1)
             let nOut = out.shape.last!
-            Kernels.matmul(f32(p[0]), f32(p[1]), f32(o), m: m, n: nOut, k: k, transposeB: transposeB, pool: Threads.pool)
+            if ins[1].shape.count > 2 {
+                let rank = out.shape.count
+                Kernels.batchedMatmul(f32(p[0]), f32(p[1]), f32(o), batch: out.shape[..<(rank - 2)].reduce(1, *), m: out.shape[rank - 2],
+                                      n: nOut, k: k, transposeB: transposeB, pool: Threads.pool)
+            } else {
+                let m = ins[0].elementCount / max(k, 1)
+                Kernels.matmul(f32(p[0]), f32(p[1]), f32(o), m: m, n: nOut, k: k, transposeB: transposeB, pool: Threads.pool)
+            }
 
         case .binary(let kind):
             RuntimeOps.binary(kind, a: f32(p[0]), aShape: ins[0].shape, b: f32(p[1]), bShape: ins[1].shape,

@@ -14,7 +14,7 @@ final class BuildPassesCLITests: XCTestCase {
     func testBadPipelinesExit64BeforeAnyWork() throws {
         let out = dir.appendingPathComponent("o.ingot").path
         let cases: [([String], String)] = [
-            (["--passes", "fuse,sparsify"], "ingot: error: --passes: unknown pass 'sparsify'; passes: fuse, fold-constants, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill\n"),
+            (["--passes", "fuse,densify"], "ingot: error: --passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill, sparsify\n"),
             (["--passes", "quantize=int8:mode=static"], "ingot: error: --calibration: missing; pass quantize needs calibration data\n"),
             (["--passes", "reconstruct,prune"], "ingot: error: pass order: 'reconstruct' needs 'prune' earlier in the pipeline; order given: reconstruct, prune\n"),
         ]

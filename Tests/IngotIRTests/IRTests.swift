@@ -45,6 +45,38 @@ final class GraphBuilderTests: XCTestCase {
         }
     }
 
+    func testBatchedMatmulInfersPerHeadScores() throws {
+        var g = Graph(name: "batched")
+        let q = g.addInput("q", TensorType(.f32, ["batch", 12, "seq", 32]))
+        let k = g.addInput("k", TensorType(.f32, ["batch", 12, "keys", 32]))
+        let v = g.addInput("v", TensorType(.f32, ["batch", 12, "keys", 32]))
+        let s = try g.add(.matmul(transposeB: true), [q, k], name: "scores")
+        XCTAssertEqual(g.type(of: s).description, "f32[batch, 12, seq, keys]")
+        let c = try g.add(.matmul(transposeB: false), [s, v], name: "context")
+        XCTAssertEqual(g.type(of: c).description, "f32[batch, 12, seq, 32]")
+    }
+
+    func testBatchedMatmulErrorsNameTheMismatchingDimension() {
+        var g = Graph(name: "bad")
+        let a = g.addInput("a", TensorType(.f32, ["batch", 12, "seq", 32]))
+        let heads = g.addInput("heads", TensorType(.f32, ["batch", 6, "seq", 32]))
+        let batch = g.addInput("b2", TensorType(.f32, [2, 12, "seq", 32]))
+        let depth = g.addInput("depth", TensorType(.f32, ["batch", 12, "seq", 16]))
+        let rank3 = g.addInput("rank3", TensorType(.f32, [12, "seq", 32]))
+        let cases: [(ValueID, Bool, String)] = [
+            (heads, true, "matmul(f32[batch, 12, seq, 32], f32[batch, 6, seq, 32]): batch dimension 1 of b is 6, expected 12"),
+            (batch, true, "matmul(f32[batch, 12, seq, 32], f32[2, 12, seq, 32]): batch dimension 0 of b is 2, expected batch"),
+            (depth, true, "matmul(f32[batch, 12, seq, 32], f32[batch, 12, seq, 16]): contraction dimension of b is 16, expected 32"),
+            (depth, false, "matmul(f32[batch, 12, seq, 32], f32[batch, 12, seq, 16]): contraction dimension of b is seq, expected 32"),
+            (rank3, true, "matmul(f32[batch, 12, seq, 32], f32[12, seq, 32]): b must have rank 2 (shared) or rank 4 like a (batched), got [12, seq, 32]"),
+        ]
+        for (b, transposeB, message) in cases {
+            XCTAssertThrowsError(try g.add(.matmul(transposeB: transposeB), [a, b], name: "y")) { error in
+                XCTAssertEqual((error as? IngotError)?.message, message)
+            }
+        }
+    }
+
     func testBroadcasting() throws {
         XCTAssertEqual(try broadcast(Shape(["batch", "seq", 8]), Shape([8])), Shape(["batch", "seq", 8]))
         XCTAssertEqual(try broadcast(Shape([1, "seq"]), Shape(["batch", 1])), Shape(["batch", "seq"]))

@@ -70,6 +70,21 @@ final class BertImportTests: XCTestCase {
         return dir
     }
 
+    func testMiniLMDecomposedAttentionGraph() throws {
+        let dir = try requireModel(TestPaths.miniLMDir)
+        let g = try ModelImporter.importModel(at: dir.path, attention: .decomposed).graph
+        XCTAssertNoThrow(try g.verify())
+        XCTAssertEqual(g.constants.count, 5 + 6 * 16 + 3, "the weights, then 1, the mask fill and the scale")
+        let count = { (name: String) in g.nodes.filter { $0.op.name == name }.count }
+        XCTAssertEqual(count("attention"), 0)
+        XCTAssertEqual(count("softmax"), 6)
+        XCTAssertEqual(count("cast"), 1, "one mask bias for all layers")
+        XCTAssertEqual(count("matmul"), 6 * 6 + 6 * 2, "six projections and two batched products per layer")
+        XCTAssertEqual(g.type(of: g.value(named: "layer0.scores")!).description, "f32[batch, 12, seq, seq]")
+        XCTAssertEqual(g.type(of: g.value(named: "attention.mask_bias")!).description, "f32[batch, 1, 1, seq]")
+        XCTAssertEqual(g.type(of: g.value(named: "layer5.attention")!).description, "f32[batch, seq, 384]")
+    }
+
     func testMissingAndMisshapenTensorsAreListedTogether() throws {
         let dir = try makeBrokenBert()
         XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
@@ -111,6 +126,14 @@ final class BertImportTests: XCTestCase {
 }
 
 final class LlamaImportTests: XCTestCase {
+    func testDecomposedAttentionIsBERTOnly() throws {
+        XCTAssertThrowsError(try ModelImporter.importModel(at: "/nonexistent/model.gguf", attention: .decomposed)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertEqual(e.message, "value decomposed for a llama checkpoint, expected fused (decomposed attention is written for BERT only)")
+        }
+    }
+
     func testSmolLM2FromGGUF() throws {
         let path = try requireModel(TestPaths.smolLM2GGUF)
         let model = try ModelImporter.importModel(at: path.path)

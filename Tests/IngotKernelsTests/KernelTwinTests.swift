@@ -32,6 +32,21 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    func testBatchedMatmulAgainstOneProductPerEntry() {
+        for pool in pools {
+            // Fewer products than threads (each split across the pool) and more (one per thread).
+            for (batch, m, n, k) in [(1, 3, 5, 7), (2, 1, 9, 3), (5, 7, 7, 3), (7, 33, 13, 5), (13, 2, 65, 17)] {
+                for transposeB in [true, false] {
+                    let a = rng.array(batch * m * k), b = rng.array(batch * n * k)
+                    var fast = [Float](repeating: .nan, count: batch * m * n), ref = fast
+                    Kernels.batchedMatmul(a, b, &fast, batch: batch, m: m, n: n, k: k, transposeB: transposeB, pool: pool)
+                    ReferenceKernels.batchedMatmul(a, b, &ref, batch: batch, m: m, n: n, k: k, transposeB: transposeB)
+                    XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5 * Float(k), "batch \(batch) m \(m) n \(n) k \(k) tB \(transposeB) threads \(pool.count)")
+                }
+            }
+        }
+    }
+
     func testFastErfAgainstLibm() {
         var worst: Double = 0
         var x: Float = -6

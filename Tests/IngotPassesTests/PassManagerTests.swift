@@ -33,8 +33,8 @@ final class PassManagerTests: XCTestCase {
     }
 
     func testBadPipelinesFailBeforeAnyWork() {
-        XCTAssertEqual(message { try Pipeline.parse("fuse,sparsify") },
-                       "--passes: unknown pass 'sparsify'; passes: fuse, fold-constants, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct")
+        XCTAssertEqual(message { try Pipeline.parse("fuse,densify") },
+                       "--passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill, sparsify")
         XCTAssertEqual(message { try Pipeline.parse("quantize=int4") },
                        "pass 'quantize' option 'type': value 'int4', expected one of int8")
         XCTAssertEqual(message { try Pipeline.parse("quantize:group=48") },

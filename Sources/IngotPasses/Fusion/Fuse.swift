@@ -8,6 +8,7 @@ extension Pass {
     public static let fusionPipeline: [Pass] = [
         .removeDead,
         .foldConstants,
+        .fuseAttention,
         .fuseSwiGLU,
         .fuseLinear,
         .fuseQKV,

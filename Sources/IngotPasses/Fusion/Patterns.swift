@@ -69,6 +69,9 @@ struct Rewriter {
         count += 1
     }
 
+    /// Removes node `n` with no replacement (a pattern's leftovers that nothing reads any more).
+    mutating func remove(_ n: Int) { removed.insert(n) }
+
     func isTouched(_ n: Int) -> Bool { removed.contains(n) }
 
     func finish(_ g: inout Graph) {
