@@ -29,6 +29,17 @@ public enum ReportPrinter {
         var size = "\(grouped(bytes)) B"
         if let ratio = r.number("size_ratio") { size += " (\(fmt(ratio * 100, 1))% of source)" }
         rows.append(["artifact", size])
+        if let teacher = r.number("training.teacher_parameters"), let student = r.number("training.student_parameters") {
+            let curve = (r.value(at: "training.steps")?.array ?? []).compactMap { p -> (Double, Double)? in
+                guard let step = p["step"]?.double, let loss = p["loss"]?.double else { return nil }
+                return (step, loss)
+            }
+            var text = "teacher \(grouped(Int(teacher))) → student \(grouped(Int(student))) parameters (\(fmt(student / max(teacher, 1) * 100, 1))%)"
+            if let first = curve.first, let last = curve.last {
+                text += "; loss \(fmt(first.1, 4)) → \(fmt(last.1, 4)) over \(Int(last.0)) updates"
+            }
+            rows.append(["training", text])
+        }
         return rows
     }
 

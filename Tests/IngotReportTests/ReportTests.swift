@@ -62,6 +62,18 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<circle").count - 1, 40, "one dot per timed run: 2 rows × 2 models × 10")
     }
 
+    /// A real distillation report (3-layer MiniLM student, 400 updates): teacher vs student and the loss curve.
+    func testDistillationReportShowsTeacherStudentAndTheCurve() throws {
+        let r = try fixtureReport("minilm-l3-student.json")
+        XCTAssertTrue(ReportPrinter.table(r).contains(
+            "training  teacher 22,565,376 → student 17,242,752 parameters (76.4%); loss 0.6205 → 0.0712 over 400 updates\n"))
+        XCTAssertTrue(ReportPrinter.markdown(r).contains("teacher 22,565,376 → student 17,242,752 parameters"))
+        let html = ReportPrinter.html(r)
+        XCTAssertTrue(html.contains("<h2>Training loss</h2>"))
+        let curve = try XCTUnwrap(html.components(separatedBy: "<h2>Training loss</h2>").last?.components(separatedBy: "</svg>").first)
+        XCTAssertTrue(curve.contains("<polyline"), "the loss curve is drawn")
+    }
+
     func testDiffMarksTheBestAndChangesAgainstTheFirst() throws {
         let a = try fixtureReport("minilm-fp32.json"), b = try fixtureReport("minilm-int8.json")
         let (rows, _, best) = ReportDiff.rows([a, b])
