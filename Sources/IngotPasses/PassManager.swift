@@ -23,6 +23,8 @@ public struct PassOption: Sendable {
         case choice([String])
         /// A number in a closed range.
         case number(ClosedRange<Double>)
+        /// `auto` (the pass decides) or a number in a closed range.
+        case numberOrAuto(ClosedRange<Double>)
         case integer(ClosedRange<Int>)
         case flag
         /// Comma-separated non-negative integers ("0,2,4").
@@ -59,6 +61,10 @@ public struct PassOption: Sendable {
             return text
         case .number(let range):
             guard let v = Double(text), v.isFinite, range.contains(v) else { throw bad("a number in \(range.lowerBound)...\(range.upperBound)") }
+            return text
+        case .numberOrAuto(let range):
+            if text == "auto" { return text }
+            guard let v = Double(text), v.isFinite, range.contains(v) else { throw bad("auto or a number in \(range.lowerBound)...\(range.upperBound)") }
             return text
         case .integer(let range):
             guard let v = Int(text), range.contains(v) else { throw bad("an integer in \(range.lowerBound)...\(range.upperBound)") }
