@@ -98,6 +98,47 @@ final class GradientCheckTests: XCTestCase {
             """, floatInputs: ["x": [3, 5, 7]])
     }
 
+    /// Both operands batched (attention scores and weighted sums in decomposed form).
+    func testBatchedMatmulBothLayouts() throws {
+        try checkGradients("""
+            graph t(%q: f32[2, 3, 4, 5], %k: f32[2, 3, 6, 5], %v: f32[2, 3, 6, 5]) -> (%o) {
+              %s: f32[2, 3, 4, 6] = matmul(%q, %k) {transpose_b = true}
+              %o: f32[2, 3, 4, 5] = matmul(%s, %v) {transpose_b = false}
+              return %o
+            }
+            """, floatInputs: ["q": [2, 3, 4, 5], "k": [2, 3, 6, 5], "v": [2, 3, 6, 5]])
+    }
+
+    /// Attention written out as the importer's decomposed form emits it: head split, scaled
+    /// scores, additive mask from an int32 mask, softmax, weighted sum, head merge.
+    func testDecomposedAttentionChain() throws {
+        try checkGradients("""
+            graph t(%q: f32[2, 3, 4], %k: f32[2, 3, 4], %v: f32[2, 3, 4], %mask: i32[2, 3]) -> (%y) {
+              @scale: f32[]
+              @one: f32[]
+              @fill: f32[]
+              %qh: f32[2, 3, 2, 2] = reshape(%q) {shape = [2, 3, 2, 2]}
+              %qt: f32[2, 2, 3, 2] = transpose(%qh) {permutation = [0, 2, 1, 3]}
+              %kh: f32[2, 3, 2, 2] = reshape(%k) {shape = [2, 3, 2, 2]}
+              %kt: f32[2, 2, 3, 2] = transpose(%kh) {permutation = [0, 2, 1, 3]}
+              %vh: f32[2, 3, 2, 2] = reshape(%v) {shape = [2, 3, 2, 2]}
+              %vt: f32[2, 2, 3, 2] = transpose(%vh) {permutation = [0, 2, 1, 3]}
+              %s: f32[2, 2, 3, 3] = matmul(%qt, %kt) {transpose_b = true}
+              %ss: f32[2, 2, 3, 3] = mul(%s, @scale)
+              %mf: f32[2, 3] = cast(%mask) {to = f32}
+              %inv: f32[2, 3] = sub(@one, %mf)
+              %add: f32[2, 3] = mul(%inv, @fill)
+              %m4: f32[2, 1, 1, 3] = reshape(%add) {shape = [2, 1, 1, 3]}
+              %sm: f32[2, 2, 3, 3] = add(%ss, %m4)
+              %p: f32[2, 2, 3, 3] = softmax(%sm) {axis = -1}
+              %o: f32[2, 2, 3, 2] = matmul(%p, %vt) {transpose_b = false}
+              %ot: f32[2, 3, 2, 2] = transpose(%o) {permutation = [0, 2, 1, 3]}
+              %y: f32[2, 3, 4] = reshape(%ot) {shape = [2, 3, 4]}
+              return %y
+            }
+            """, floatInputs: ["q": [2, 3, 4], "k": [2, 3, 4], "v": [2, 3, 4]], ints: ["mask": ints([2, 3], [1, 1, 1, 1, 1, 0])])
+    }
+
     func testBinaryOpsWithBroadcasting() throws {
         try checkGradients("""
             graph t(%a: f32[2, 3, 5], %b: f32[3, 1], %c: f32[5]) -> (%y) {
