@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
-        .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotTestSupport"]),
+        .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotAutodiff", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),

@@ -76,16 +76,3 @@ public func clipGlobalNorm(_ gradients: inout [Int: [Float]], maxNorm: Float) ->
     for key in Array(gradients.keys) { gradients[key] = gradients[key]!.map { $0 * scale } }
     return norm
 }
-
-/// SplitMix64: the seeded generator behind batch order (the same seed gives the same run).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

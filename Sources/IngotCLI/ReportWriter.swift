@@ -47,7 +47,7 @@ enum ReportWriter {
             return .object(f)
         }
         let passes = summary.passes.map { r -> JSONValue in
-            var fields: [(String, JSONValue)] = [
+            let fields: [(String, JSONValue)] = [
                 ("name", .string(r.name)),
                 ("options", .object(r.options.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
                 ("stats", .object(r.stats.map { ($0.0, num($0.1)) })),

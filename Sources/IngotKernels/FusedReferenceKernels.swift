@@ -13,14 +13,18 @@ extension ReferenceKernels {
                 var s = 0.0
                 for p in 0..<k { s += Double(x[i * k + p]) * Double(w[j * k + p]) }
                 if let bias { s += Double(bias[j]) }
-                switch activation {
-                case .none: break
-                case .gelu: s = 0.5 * s * (1 + erf(s / 2.0.squareRoot()))
-                case .geluTanh: s = 0.5 * s * (1 + tanh((2 / Double.pi).squareRoot() * (s + 0.044715 * s * s * s)))
-                case .silu: s = s / (1 + exp(-s))
-                }
-                out[i * n + j] = Float(s)
+                out[i * n + j] = Float(activate(s, activation))
             }
+        }
+    }
+
+    /// The epilogue activations in Double (GELU in its exact erf form or the tanh approximation).
+    static func activate(_ s: Double, _ activation: EpilogueActivation) -> Double {
+        switch activation {
+        case .none: return s
+        case .gelu: return 0.5 * s * (1 + erf(s / 2.0.squareRoot()))
+        case .geluTanh: return 0.5 * s * (1 + tanh((2 / Double.pi).squareRoot() * (s + 0.044715 * s * s * s)))
+        case .silu: return s / (1 + exp(-s))
         }
     }
 

@@ -72,13 +72,7 @@ extension ReferenceKernels {
                 var s = 0.0
                 for e in Int(rowOffsets[j])..<Int(rowOffsets[j + 1]) { s += Double(values[e]) * Double(x[t * k + Int(columns[e])]) }
                 if let bias { s += Double(bias[j]) }
-                switch activation {
-                case .none: break
-                case .gelu: s = 0.5 * s * (1 + erf(s / 2.0.squareRoot()))
-                case .geluTanh: s = 0.5 * s * (1 + tanh((2 / Double.pi).squareRoot() * (s + 0.044715 * s * s * s)))
-                case .silu: s = s / (1 + exp(-s))
-                }
-                out[t * n + j] = Float(s)
+                out[t * n + j] = Float(activate(s, activation))
             }
         }
     }

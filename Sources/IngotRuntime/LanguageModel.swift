@@ -143,19 +143,6 @@ func logSoftmax(_ logits: [Float], row: Int, width: Int, at index: Int) -> Doubl
 import Glibc
 #endif
 
-/// SplitMix64: a small seeded generator, so sampling is reproducible across runs and machines.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum Sampler {
     /// Picks the next id from one row of logits (modified in place by the penalties).
     static func choose(_ logits: inout [Float], context: [Int32], options: GenerationOptions, rng: inout SplitMix64) -> Int32 {

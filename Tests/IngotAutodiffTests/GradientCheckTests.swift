@@ -3,6 +3,7 @@
 // with odd sizes, broadcasting, padding masks and grouped-query heads.
 
 import IngotAutodiff
+import IngotCore
 import IngotIR
 import XCTest
 
