@@ -177,8 +177,13 @@ extension BuildCommand {
         let evaluation = try BuildEvaluation.run(baselinePath: baselinePath, optimizedPath: output, data: data, settings: settings,
                                                  log: log)
         let baselineBytes = (try? MappedFile(path: baselinePath).count) ?? 0
+        log("measuring each artifact's peak memory in a process of its own")
+        let isLM = imported.architecture != "bert"
+        let peaks = ReportWriter.ModelPeaks(
+            baseline: ModelMemory.peakResidentBytes(artifact: baselinePath, languageModel: isLM, threads: evaluation.threads),
+            optimized: ModelMemory.peakResidentBytes(artifact: output, languageModel: isLM, threads: evaluation.threads))
         try ReportWriter.write(path: path, summary: summary, imported: imported, evaluation: evaluation,
-                               baselineBytes: baselineBytes, commandLine: CommandLine.arguments.joined(separator: " "))
+                               baselineBytes: baselineBytes, modelPeaks: peaks, commandLine: CommandLine.arguments.joined(separator: " "))
         // Never ship a slower model silently.
         for line in slowerRows(evaluation) { Terminal.error("warning: \(line)") }
     }

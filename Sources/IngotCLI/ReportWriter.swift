@@ -15,10 +15,16 @@ import Glibc
 #endif
 
 enum ReportWriter {
+    /// Peak RSS of each artifact run alone (ModelMemory), when measured.
+    struct ModelPeaks {
+        var baseline: Int?
+        var optimized: Int?
+    }
+
     static func write(path: String, summary: BuildSummary, imported: ImportedModel, evaluation: BuildEvaluation,
-                      baselineBytes: Int, commandLine: String) throws {
+                      baselineBytes: Int, modelPeaks: ModelPeaks = ModelPeaks(), commandLine: String) throws {
         let json = try report(summary: summary, imported: imported, evaluation: evaluation, baselineBytes: baselineBytes,
-                              commandLine: commandLine)
+                              modelPeaks: modelPeaks, commandLine: commandLine)
         try writeAtomically(path: path, text: json.serialized(pretty: true) + "\n")
     }
 
@@ -26,7 +32,7 @@ enum ReportWriter {
     static func num(_ i: Int) -> JSONValue { .number(Double(i)) }
 
     static func report(summary: BuildSummary, imported: ImportedModel, evaluation: BuildEvaluation, baselineBytes: Int,
-                       commandLine: String) throws -> JSONValue {
+                       modelPeaks: ModelPeaks = ModelPeaks(), commandLine: String) throws -> JSONValue {
         let reader = try ArtifactReader(path: summary.outputPath, verify: .structure)
         var tensors: [JSONValue] = []
         for entry in reader.tensors {
@@ -80,7 +86,7 @@ enum ReportWriter {
             top.append(("training", .object(training)))
         }
         if let a = evaluation.accuracy { top.append(("accuracy", accuracy(a))) }
-        top.append(("latency", latency(evaluation)))
+        top.append(("latency", latency(evaluation, modelPeaks: modelPeaks)))
         let machine = MachineInfo.current(usableCPUs: Threads.availableCPUCount())
         top.append(("machine", .object([("cpu", .string(machine.cpuModel)), ("logical_cpus", num(machine.logicalCPUs)),
                                          ("usable_cpus", num(machine.usableCPUs)), ("memory_bytes", num(machine.memoryBytes)),
@@ -117,7 +123,7 @@ enum ReportWriter {
                         ("p99", num(m.percentile(99))), ("throughput", num(m.throughput))])
     }
 
-    static func latency(_ e: BuildEvaluation) -> JSONValue {
+    static func latency(_ e: BuildEvaluation, modelPeaks: ModelPeaks) -> JSONValue {
         let rows = e.latency.map { row -> JSONValue in
             let base = Measurement(name: row.label, itemsPerSample: row.itemsPerSample, itemUnit: row.unit, threads: e.threads, samples: row.baseline)
             let opt = Measurement(name: row.label, itemsPerSample: row.itemsPerSample, itemUnit: row.unit, threads: e.threads, samples: row.optimized)
@@ -134,6 +140,8 @@ enum ReportWriter {
         }
         f += [("load_seconds_baseline", num(e.loadSecondsBaseline)), ("load_seconds", num(e.loadSeconds)),
               ("peak_rss_bytes", num(peakResidentBytes()))]
+        if let b = modelPeaks.baseline { f.append(("model_peak_rss_bytes_baseline", num(b))) }
+        if let o = modelPeaks.optimized { f.append(("model_peak_rss_bytes", num(o))) }
         return .object(f)
     }
 

@@ -27,6 +27,7 @@ public enum ReportDiff {
         DiffMetric(label: "mean KL", path: "accuracy.kl_mean", higherIsBetter: false, percent: false),
         DiffMetric(label: "load s", path: "latency.load_seconds", higherIsBetter: false, percent: false),
         DiffMetric(label: "build peak RSS bytes", path: "latency.peak_rss_bytes", higherIsBetter: false, percent: false),
+        DiffMetric(label: "model peak RSS bytes", path: "latency.model_peak_rss_bytes", higherIsBetter: false, percent: false),
     ]
 
     /// Rows: metric label, then per report its value text; `best` holds (row, report) cells to mark.
