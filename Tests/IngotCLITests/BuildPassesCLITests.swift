@@ -62,7 +62,7 @@ final class BuildPassesCLITests: XCTestCase {
         XCTAssertEqual(teacher - student, 4 * (4 * 384 * 384 + 2 * 384 * 1536 + 4 * 384 + 1536 + 384 + 4 * 384))
         let latency = try XCTUnwrap(json["latency"] as? [String: Any])
         let modelPeak = try XCTUnwrap(latency["model_peak_rss_bytes"] as? Int), buildPeak = try XCTUnwrap(latency["peak_rss_bytes"] as? Int)
-        XCTAssertGreaterThan(modelPeak, 50 << 20, "the weights alone are 66 MB")
+        XCTAssertGreaterThan(modelPeak, 16 << 20, "a real process with the weights it touched")
         XCTAssertLessThan(modelPeak, buildPeak, "one artifact run alone needs less than the whole build")
         XCTAssertNotNil(latency["model_peak_rss_bytes_baseline"] as? Int)
         let html = try runIngot(["report", report, "--format", "html"])

@@ -18,7 +18,10 @@ enum BuiltArtifacts {
     private static let lock = NSLock()
 
     /// Path of the float32 artifact built from `source` (built on first use).
-    static func path(for source: URL, name: String, passes: String? = nil, calibration: String? = nil) throws -> String {
+    /// With `evaluation`, all of `calibration` calibrates (as `ingot build --calibration C --eval E`);
+    /// without it, every fifth calibration line is held out.
+    static func path(for source: URL, name: String, passes: String? = nil, calibration: String? = nil,
+                     evaluation: String? = nil) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         if let cached = cache[name] { return try cached.get() }
@@ -29,7 +32,7 @@ enum BuiltArtifacts {
             let imported = try ModelImporter.importModel(at: source.path)
             var calibrator: ModelCalibrator?
             if let calibration, let spec = imported.tokenizer {
-                let data = try EvaluationData.load(calibrationFile: calibration, evaluationFile: nil, tokenizer: spec,
+                let data = try EvaluationData.load(calibrationFile: calibration, evaluationFile: evaluation, tokenizer: spec,
                                                    isEncoder: imported.architecture == "bert")
                 calibrator = ModelCalibrator(data: data.calibration, models: GraphModels(reference: imported.graph, tokenizerSpec: spec))
             }

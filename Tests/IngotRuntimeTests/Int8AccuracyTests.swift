@@ -33,7 +33,8 @@ final class Int8AccuracyTests: XCTestCase {
         let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
         let path = try BuiltArtifacts.path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-static-percentile",
                                            passes: "fuse,quantize=int8:mode=static:calibrate=percentile:smooth=0.5",
-                                           calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path)
+                                           calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
+                                           evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: path)
         let scales = int8.graph.nodes.compactMap { node -> Float? in
             if case .linearInt8(let a) = node.op, a.mode == .static { return a.inputScale }
