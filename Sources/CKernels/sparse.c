@@ -1,6 +1,8 @@
 // CSR sparse × dense products for `linear_sparse` (see ingot_sparse.h). AVX2 keeps 64
 // tokens of one output row in 8 registers and streams each nonzero's input row through
-// them (one broadcast, eight loads, eight FMAs per nonzero); the portable path is plain
+// them (one broadcast, eight loads, eight FMAs per nonzero), then 32- and 16-token tiles so
+// short inputs pass over a row's nonzeros once (MiniLM 90% sparse, 16 tokens: 2.21 → 1.83
+// ms); the portable path is plain
 // loops. The single-token case (decode) is a dot product over the row's nonzeros with four
 // scalar accumulators (measured faster than AVX2 gathers on this CPU).
 #include "ingot_sparse.h"
@@ -72,6 +74,33 @@ static void spmm_avx2(const float *xT, int64_t m, const float *values, const int
             _mm256_storeu_ps(y + t + 40, a5);
             _mm256_storeu_ps(y + t + 48, a6);
             _mm256_storeu_ps(y + t + 56, a7);
+        }
+        // Shorter sequences: one pass over the row's nonzeros for 32 or 16 tokens at a time.
+        for (; t + 32 <= m; t += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+            for (int32_t j = j0; j < j1; j++) {
+                const __m256 v = _mm256_broadcast_ss(values + j);
+                const float *x = xT + (int64_t)columns[j] * m + t;
+                a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + 8), a1);
+                a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + 16), a2);
+                a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + 24), a3);
+            }
+            _mm256_storeu_ps(y + t, a0);
+            _mm256_storeu_ps(y + t + 8, a1);
+            _mm256_storeu_ps(y + t + 16, a2);
+            _mm256_storeu_ps(y + t + 24, a3);
+        }
+        for (; t + 16 <= m; t += 16) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            for (int32_t j = j0; j < j1; j++) {
+                const __m256 v = _mm256_broadcast_ss(values + j);
+                const float *x = xT + (int64_t)columns[j] * m + t;
+                a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + 8), a1);
+            }
+            _mm256_storeu_ps(y + t, a0);
+            _mm256_storeu_ps(y + t + 8, a1);
         }
         for (; t + 8 <= m; t += 8) {
             __m256 a = _mm256_setzero_ps();

@@ -58,9 +58,9 @@ final class SparsifyTests: XCTestCase {
         let before = g.text
         _ = try Pass.sparsify.run(&g, options: ["min-sparsity": "0.6"])
         XCTAssertEqual(g.text, before, "58% zeros is below 0.6; @e is read by gather too")
-        // auto: an encoder (no KV cache) converts from 85% zeros only.
+        // auto: an encoder (no KV cache) converts from 75% zeros only.
         let record = try Pass.sparsify.run(&g)
-        XCTAssertEqual(record.stat("min_sparsity"), 0.85)
+        XCTAssertEqual(record.stat("min_sparsity"), 0.75)
         XCTAssertEqual(g.text, before)
         XCTAssertThrowsError(try Pass.sparsify.run(&g, options: ["min-sparsity": "most"])) { error in
             XCTAssertTrue("\(error)".contains("value 'most', expected auto or a number in 0.0...0.999"), "\(error)")
