@@ -70,7 +70,7 @@ final class QuantizeTests: XCTestCase {
     }
 
     func testWeightQuantizerRoundTripsWithinHalfAScale() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 42) // seeded: the error bound below is a property of these weights, not of luck
         let (n, k, group) = (7, 96, 32)
         var w = (0..<n * k).map { _ in Float.random(in: -0.2...0.2, using: &rng) }
         for j in 32..<64 { w[2 * k + j] = 0 } // an all-zero group
@@ -85,7 +85,10 @@ final class QuantizeTests: XCTestCase {
             XCTAssertLessThanOrEqual(abs(w[i] - Float(q.values[i]) * s), s / 2 + 1e-7)
             XCTAssertGreaterThanOrEqual(q.values[i], -127)
         }
-        XCTAssertLessThan(WeightQuantizer.relativeError(w, q, cols: k, group: group), 0.01)
+        // Expected ≈ 0.0104: rounding error s/√12 per weight, dominated by the 31 ordinary
+        // weights sharing the outlier's group (s = 3.5/127), over ‖w‖ ≈ 4.6. The old bound of
+        // 0.01 sat on that mean and failed for about half of all random draws.
+        XCTAssertLessThan(WeightQuantizer.relativeError(w, q, cols: k, group: group), 0.015)
     }
 
     func testActivationScaleEstimators() {
