@@ -912,13 +912,7 @@ func broadcastOffsets(_ from: [Int], to shape: [Int]) -> [Int]? {
         return (0..<count).map { $0 % fromCount }
     }
     let rank = shape.count
-    let padded = [Int](repeating: 1, count: rank - from.count) + from
-    var strides = [Int](repeating: 0, count: rank)
-    var step = 1
-    for d in stride(from: rank - 1, through: 0, by: -1) {
-        strides[d] = padded[d] == 1 ? 0 : step
-        step *= padded[d]
-    }
+    let strides = broadcastStrides(from, rank: rank)
     var offsets = [Int](repeating: 0, count: count)
     var index = [Int](repeating: 0, count: rank)
     for i in 0..<count {

@@ -80,3 +80,16 @@ extension Dim: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
     public init(integerLiteral value: Int) { self = .fixed(value) }
     public init(stringLiteral value: String) { self = .symbol(value) }
 }
+
+/// Row-major element strides of `shape` right-aligned to `rank` dimensions, with stride 0
+/// on every dimension of size 1 (and every missing leading one): the offsets broadcasting reads.
+public func broadcastStrides(_ shape: [Int], rank: Int) -> [Int] {
+    let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+    var strides = [Int](repeating: 0, count: rank)
+    var step = 1
+    for d in stride(from: rank - 1, through: 0, by: -1) {
+        strides[d] = padded[d] == 1 ? 0 : step
+        step *= padded[d]
+    }
+    return strides
+}

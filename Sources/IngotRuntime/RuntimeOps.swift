@@ -72,17 +72,7 @@ enum RuntimeOps {
         }
         // General broadcasting by strides.
         let rank = outShape.count
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            var st = [Int](repeating: 0, count: rank)
-            var acc = 1
-            for d in stride(from: rank - 1, through: 0, by: -1) {
-                st[d] = padded[d] == 1 ? 0 : acc
-                acc *= padded[d]
-            }
-            return st
-        }
-        let sa = strides(aShape), sb = strides(bShape)
+        let sa = broadcastStrides(aShape, rank: rank), sb = broadcastStrides(bShape, rank: rank)
         var index = [Int](repeating: 0, count: rank)
         for i in 0..<count {
             var ia = 0, ib = 0
