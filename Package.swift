@@ -13,6 +13,10 @@ let package = Package(
         .executable(name: "ingot", targets: ["ingot"]),
         .executable(name: "ingot-run", targets: ["ingot-run"]),
         .library(name: "IngotRuntime", targets: ["IngotRuntime"]),
+        // For the kernel benchmarks in Benchmarks/ (a package of its own): kernels, the packed
+        // weight layout and the weight quantizer that feeds it.
+        .library(name: "IngotKernels", targets: ["IngotKernels"]),
+        .library(name: "IngotPasses", targets: ["IngotPasses", "IngotIR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -73,7 +77,7 @@ let package = Package(
         .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
-        .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotTestSupport"]),
+        .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotCompiler", "IngotPasses", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],

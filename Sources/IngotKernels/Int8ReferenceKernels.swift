@@ -54,4 +54,42 @@ public enum Int8ReferenceKernels {
             return acc + Double(bias?[j] ?? 0)
         }
     }
+
+    /// Twin of ingot_q8p_quantize_rows: x[rows, k] → (q[rows, kp] u8, scales[rows], zeros[rows]).
+    public static func quantizeRowsAsymmetric(_ x: [Float], rows: Int, k: Int, kp: Int) -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
+        var q = [UInt8](repeating: 0, count: rows * kp), scales = [Float](repeating: 0, count: rows), zeros = [Int32](repeating: 0, count: rows)
+        for r in 0..<rows {
+            var lo: Float = 0, hi: Float = 0
+            for t in 0..<k { lo = min(lo, x[r * k + t]); hi = max(hi, x[r * k + t]) }
+            let scale = (hi - lo) / 255
+            scales[r] = scale
+            guard scale != 0 else { continue }
+            let inv = 1 / scale
+            let zero = min(255, max(0, (-lo * inv).rounded(.toNearestOrEven)))
+            zeros[r] = Int32(zero)
+            for t in 0..<k {
+                let v = (x[r * k + t] * inv).rounded(.toNearestOrEven) + zero
+                q[r * kp + t] = UInt8(min(255, max(0, v)))
+            }
+        }
+        return (q, scales, zeros)
+    }
+
+    /// Twin of ingot_q8p_gemm from row-major weights w[n, k]: y[i, j] = (Σ q·w − zero_i·Σ_t w[j, t])
+    /// as Float, times (scales[i]·ws[j]), plus bias[j].
+    public static func packedGemm(q: [UInt8], scales: [Float], zeros: [Int32], m: Int, kp: Int, w: [Int8], ws: [Float],
+                                  n: Int, k: Int, bias: [Float]?) -> [Float] {
+        var y = [Float](repeating: 0, count: m * n)
+        for j in 0..<n {
+            var colsum: Int32 = 0
+            for t in 0..<k { colsum += Int32(w[j * k + t]) }
+            for i in 0..<m {
+                var dot: Int32 = 0
+                for t in 0..<k { dot += Int32(q[i * kp + t]) * Int32(w[j * k + t]) }
+                let v = Float(dot - zeros[i] * colsum) * (scales[i] * ws[j])
+                y[i * n + j] = bias.map { v + $0[j] } ?? v
+            }
+        }
+        return y
+    }
 }

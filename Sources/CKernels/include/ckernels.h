@@ -7,6 +7,7 @@
 
 #include "ingot_sync.h"
 #include "ingot_q8.h"
+#include "ingot_q8packed.h"
 #include "ingot_sparse.h"
 
 /// 1 when the running CPU supports AVX2 and FMA, else 0.

@@ -1,0 +1,226 @@
+// Packed u8 × s7 GEMM and asymmetric row quantization (see ingot_q8packed.h). The AVX2 path
+// keeps a 4-row × 16-column tile in eight int32 registers: per block of four inputs it loads
+// two weight vectors (8 columns × 4 bytes each), broadcasts each row's four activation bytes,
+// and runs vpmaddubsw then vpmaddwd by ones: 16 multiplies per 256 products, no sign
+// fix-ups and no horizontal sums. The portable path walks the same layout with plain loops.
+// Float epilogues must round exactly like the portable path and the Swift twin: no FMA contraction.
+#pragma STDC FP_CONTRACT OFF
+#include <math.h>
+#include <string.h>
+#include "ingot_q8packed.h"
+#include "ingot_q8.h"
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// MARK: quantization
+
+/// Scale, 1/scale and zero point from a row's range; 0, 0, 0 for a row of zeros.
+static inline void row_params(float lo, float hi, float *scale, float *inv, int32_t *zero) {
+    lo = lo < 0 ? lo : 0;
+    hi = hi > 0 ? hi : 0;
+    *scale = (hi - lo) / 255.0f;
+    if (*scale == 0) {
+        *inv = 0;
+        *zero = 0;
+        return;
+    }
+    *inv = 1.0f / *scale;
+    float z = nearbyintf(-lo * *inv);
+    z = z < 0 ? 0 : (z > 255 ? 255 : z);
+    *zero = (int32_t)z;
+}
+
+static inline uint8_t quantize_one(float x, float inv, float zero) {
+    float v = nearbyintf(x * inv) + zero;
+    v = v < 0 ? 0 : (v > 255 ? 255 : v);
+    return (uint8_t)v;
+}
+
+static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *src = x + r * k;
+        uint8_t *dst = q + r * kp;
+        float lo = 0, hi = 0, inv;
+        for (int64_t t = 0; t < k; t++) {
+            lo = src[t] < lo ? src[t] : lo;
+            hi = src[t] > hi ? src[t] : hi;
+        }
+        row_params(lo, hi, &scales[r], &inv, &zeros[r]);
+        for (int64_t t = 0; t < k; t++) dst[t] = inv == 0 ? 0 : quantize_one(src[t], inv, (float)zeros[r]);
+        memset(dst + k, 0, (size_t)(kp - k));
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
+    const __m256 zero255 = _mm256_set1_ps(255.0f), zerof = _mm256_setzero_ps();
+    for (int64_t r = 0; r < rows; r++) {
+        const float *src = x + r * k;
+        uint8_t *dst = q + r * kp;
+        __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
+        int64_t t = 0;
+        for (; t + 8 <= k; t += 8) {
+            const __m256 v = _mm256_loadu_ps(src + t);
+            vlo = _mm256_min_ps(vlo, v);
+            vhi = _mm256_max_ps(vhi, v);
+        }
+        float l8[8], h8[8], lo = 0, hi = 0, inv;
+        _mm256_storeu_ps(l8, vlo);
+        _mm256_storeu_ps(h8, vhi);
+        for (int c = 0; c < 8; c++) {
+            lo = l8[c] < lo ? l8[c] : lo;
+            hi = h8[c] > hi ? h8[c] : hi;
+        }
+        for (; t < k; t++) {
+            lo = src[t] < lo ? src[t] : lo;
+            hi = src[t] > hi ? src[t] : hi;
+        }
+        row_params(lo, hi, &scales[r], &inv, &zeros[r]);
+        if (inv == 0) {
+            memset(dst, 0, (size_t)kp);
+            continue;
+        }
+        const __m256 iv = _mm256_set1_ps(inv), zv = _mm256_set1_ps((float)zeros[r]);
+        t = 0;
+        for (; t + 8 <= k; t += 8) {
+            __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(src + t), iv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, zv), zerof), zero255);
+            const __m256i i32 = _mm256_cvtps_epi32(v);
+            const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+            _mm_storel_epi64((__m128i *)(dst + t), _mm_packus_epi16(i16, i16));
+        }
+        for (; t < k; t++) dst[t] = quantize_one(src[t], inv, (float)zeros[r]);
+        memset(dst + k, 0, (size_t)(kp - k));
+    }
+}
+#endif
+
+void ingot_q8p_quantize_rows(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
+#if defined(__x86_64__)
+    if (ingot_q8_uses_avx2()) {
+        quantize_avx2(x, rows, k, kp, q, scales, zeros);
+        return;
+    }
+#endif
+    quantize_portable(x, rows, k, kp, q, scales, zeros);
+}
+
+// MARK: GEMM
+
+/// The epilogue for one row of a panel from its 16 exact int32 sums (columns j0..<j0+cols).
+static inline void store_row(const int32_t *acc, int64_t cols, int64_t j0, float xs, int32_t xz, const float *ws,
+                             const int32_t *colsums, const float *bias, float *yrow) {
+    for (int64_t c = 0; c < cols; c++) {
+        const int64_t j = j0 + c;
+        const float v = (float)(acc[c] - xz * colsums[j]) * (xs * ws[j]);
+        yrow[j] = bias ? v + bias[j] : v;
+    }
+}
+
+static void gemm_portable(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
+                          const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
+                          float *y, int64_t p0, int64_t p1) {
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
+    for (int64_t p = p0; p < p1; p++) {
+        const int8_t *panel = wp + p * blocks * 64;
+        const int64_t j0 = p * INGOT_Q8P_PANEL;
+        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;
+        for (int64_t i = 0; i < m; i++) {
+            int32_t acc[INGOT_Q8P_PANEL] = {0};
+            const uint8_t *xr = q + i * kp;
+            for (int64_t b = 0; b < blocks; b++) {
+                for (int c = 0; c < INGOT_Q8P_PANEL; c++) {
+                    for (int t = 0; t < INGOT_Q8P_KBLOCK; t++) acc[c] += (int32_t)xr[b * 4 + t] * (int32_t)panel[(b * 16 + c) * 4 + t];
+                }
+            }
+            store_row(acc, cols, j0, scales[i], zeros[i], ws, colsums, bias, y + i * n);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/// Rows r0..<r0+rows (rows ≤ 4) of one panel; missing rows repeat the first and are not stored.
+__attribute__((target("avx2,fma")))
+static inline void tile_avx2(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
+                             int64_t kp, const int8_t *panel, const float *ws, const int32_t *colsums, int64_t n,
+                             const float *bias, float *y, int64_t j0, int64_t cols) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const uint8_t *x0 = q + r0 * kp;
+    const uint8_t *x1 = rows > 1 ? x0 + kp : x0, *x2 = rows > 2 ? x0 + 2 * kp : x0, *x3 = rows > 3 ? x0 + 3 * kp : x0;
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
+    for (int64_t b = 0; b < blocks; b++) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + b * 64));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + b * 64 + 32));
+        int32_t v;
+        memcpy(&v, x0 + 4 * b, 4);
+        __m256i xb = _mm256_set1_epi32(v);
+        a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
+        a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
+        memcpy(&v, x1 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
+        a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
+        memcpy(&v, x2 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a20 = _mm256_add_epi32(a20, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
+        a21 = _mm256_add_epi32(a21, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
+        memcpy(&v, x3 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a30 = _mm256_add_epi32(a30, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
+        a31 = _mm256_add_epi32(a31, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
+    }
+    const __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = r0 + r;
+        float *yrow = y + i * n;
+        if (cols == INGOT_Q8P_PANEL) {
+            const __m256i z = _mm256_set1_epi32(zeros[i]);
+            const __m256 s = _mm256_set1_ps(scales[i]);
+            for (int h = 0; h < 2; h++) {
+                const int64_t j = j0 + 8 * h;
+                const __m256i d = _mm256_sub_epi32(acc[r][h], _mm256_mullo_epi32(z, _mm256_loadu_si256((const __m256i *)(colsums + j))));
+                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(s, _mm256_loadu_ps(ws + j)));
+                if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+                _mm256_storeu_ps(yrow + j, v);
+            }
+        } else {
+            int32_t sums[INGOT_Q8P_PANEL];
+            _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
+            store_row(sums, cols, j0, scales[i], zeros[i], ws, colsums, bias, yrow);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void gemm_avx2(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
+                      const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
+                      float *y, int64_t p0, int64_t p1) {
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
+    for (int64_t p = p0; p < p1; p++) {
+        const int8_t *panel = wp + p * blocks * 64;
+        const int64_t j0 = p * INGOT_Q8P_PANEL;
+        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;
+        for (int64_t i = 0; i < m; i += 4) {
+            tile_avx2(q, scales, zeros, i, m - i < 4 ? m - i : 4, kp, panel, ws, colsums, n, bias, y, j0, cols);
+        }
+    }
+}
+#endif
+
+void ingot_q8p_gemm(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
+                    const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
+                    float *y, int64_t p0, int64_t p1) {
+#if defined(__x86_64__)
+    if (ingot_q8_uses_avx2()) {
+        gemm_avx2(q, scales, zeros, m, kp, wp, ws, colsums, n, bias, y, p0, p1);
+        return;
+    }
+#endif
+    gemm_portable(q, scales, zeros, m, kp, wp, ws, colsums, n, bias, y, p0, p1);
+}
