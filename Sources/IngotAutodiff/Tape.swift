@@ -314,7 +314,7 @@ public final class Tape<T: TrainingScalar> {
             set(node.outputs[0], s(ins[0]), y)
             set(node.outputs[1], s(ins[0]), sum)
 
-        case .linearInt8, .gatherInt8, .linearSparse:
+        case .linearInt8, .gatherInt8, .linearSparse, .linearInt8Packed:
             throw IngotError(.unsupported, location: node.op.name,
                              "int8 and sparse-format ops are not differentiable; run distill before quantize and sparsify")
         }
@@ -562,7 +562,7 @@ public final class Tape<T: TrainingScalar> {
             if wants(1) { acc(ins[1], dsum) }
             if wants(2) { acc(ins[2], dw) }
 
-        case .linearInt8, .gatherInt8, .linearSparse:
+        case .linearInt8, .gatherInt8, .linearSparse, .linearInt8Packed:
             throw IngotError(.unsupported, location: node.op.name, "int8 and sparse-format ops are not differentiable")
         }
     }

@@ -14,7 +14,7 @@ public enum GraphCodec {
     enum OpCode: UInt16 {
         case gather = 1, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention,
              reshape, transpose, slice, concat, meanPool, l2Normalize, cast,
-             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8, linearSparse
+             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8, linearSparse, linearInt8Packed
     }
 
     // MARK: Encoding
@@ -92,6 +92,7 @@ public enum GraphCodec {
             w.u16(OpCode.split.rawValue); w.i32(Int32(axis)); w.u8(UInt8(sizes.count))
             for n in sizes { w.u64(UInt64(n)) }
         case .linearSparse(let a): w.u16(OpCode.linearSparse.rawValue); w.u8(a.rawValue)
+        case .linearInt8Packed(let a, let smoothed): w.u16(OpCode.linearInt8Packed.rawValue); w.u8(a.rawValue); w.u8(smoothed ? 1 : 0)
         }
     }
 
@@ -270,6 +271,11 @@ public enum GraphCodec {
             }
             return .split(axis: axis, sizes: sizes)
         case .linearSparse: return .linearSparse(activation: try readEnum(&r, field + ".activation", Activation.self))
+        case .linearInt8Packed:
+            let activation = try readEnum(&r, field + ".activation", Activation.self)
+            let smoothed = try r.u8(field + ".smoothed")
+            guard smoothed <= 1 else { throw IngotError.badField(file: r.file, field + ".smoothed", seen: String(smoothed), expected: "0 or 1") }
+            return .linearInt8Packed(activation: activation, smoothed: smoothed == 1)
         }
     }
 }

@@ -174,6 +174,11 @@ public enum Op: Sendable, Hashable {
     /// linear_sparse(x[…, K], values f32[nnz], columns i16[nnz], row_offsets i32[N+1], bias[N]?) → act(x · Wᵀ + bias)[…, N],
     /// W[N, K] in CSR: row n's nonzeros are values[row_offsets[n]..<row_offsets[n+1]] at those columns.
     case linearSparse(activation: Activation)
+    /// linear_int8_packed(x[…, K] f32, w i8[⌈N/16⌉, ⌈K/4⌉, 64], scales f32[N], colsums i32[N][, bias f32[N]][, smooth f32[K]])
+    /// → […, N] f32 = activation(scale_x·scales[n]·(Σ_k q_x[k]·w[n, k] − zero_x·colsums[n]) + bias[n]): weights
+    /// in the packed layout (`PackedInt8Layout`, |w| ≤ 63), activations asymmetric u8 per row
+    /// (x ≈ scale_x·(q_x − zero_x)), from x / smooth when smoothed.
+    case linearInt8Packed(activation: Activation, smoothed: Bool)
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -203,6 +208,7 @@ public enum Op: Sendable, Hashable {
         case .addRMSNorm: return "add_rms_norm"
         case .split: return "split"
         case .linearSparse: return "linear_sparse"
+        case .linearInt8Packed: return "linear_int8_packed"
         }
     }
 
@@ -222,6 +228,7 @@ public enum Op: Sendable, Hashable {
         case .addLayerNorm: return 4...4
         case .addRMSNorm: return 3...3
         case .linearSparse: return 4...5
+        case .linearInt8Packed: return 4...6
         }
     }
 
@@ -253,6 +260,7 @@ public enum Op: Sendable, Hashable {
         case .addLayerNorm(let e), .addRMSNorm(let e): return [("epsilon", formatFloat(e))]
         case .split(let axis, let sizes):
             return [("axis", String(axis)), ("sizes", "[" + sizes.map(String.init).joined(separator: ", ") + "]")]
+        case .linearInt8Packed(let a, let smoothed): return [("activation", a.name), ("smoothed", String(smoothed))]
         }
     }
 }

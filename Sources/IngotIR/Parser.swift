@@ -366,6 +366,8 @@ enum OpSyntax {
         case "add_rms_norm": op = .addRMSNorm(epsilon: try float("epsilon"))
         case "split": op = .split(axis: try int("axis"), sizes: try intList("sizes"))
         case "linear_sparse": op = .linearSparse(activation: try named("activation", Activation.self, \.name))
+        case "linear_int8_packed":
+            op = .linearInt8Packed(activation: try named("activation", Activation.self, \.name), smoothed: try bool("smoothed"))
         default: throw Problem(message: "unknown op")
         }
         let extra = attrs.keys.filter { !used.contains($0) }.sorted()

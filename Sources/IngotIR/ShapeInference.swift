@@ -299,6 +299,43 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
         }
         return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
 
+    case .linearInt8Packed(_, let smoothed):
+        let (x, w, scales, colsums) = (t[0], t[1], t[2], t[3])
+        guard x.dtype == .f32 else { throw InferenceError("x must be f32, got \(x.dtype)") }
+        guard x.shape.rank >= 1, let k = x.shape.dims[x.shape.rank - 1].fixedValue else {
+            throw InferenceError("x must have rank ≥ 1 and a fixed last dimension, got \(x.shape)")
+        }
+        guard k >= 1, k <= PackedInt8Layout.maxInputs else {
+            throw InferenceError("input dimension \(k) is outside 1...\(PackedInt8Layout.maxInputs)")
+        }
+        guard scales.dtype == .f32 else { throw InferenceError("scales must be f32, got \(scales.dtype)") }
+        try requireRank(scales, 1, "scales")
+        guard let n = scales.shape[0].fixedValue, n >= 1 else { throw InferenceError("scales must have a fixed length N ≥ 1, got \(scales.shape)") }
+        guard w.dtype == .i8 else { throw InferenceError("weight must be i8, got \(w.dtype)") }
+        let expected = PackedInt8Layout.shape(outputs: n, inputs: k)
+        guard w.shape.fixedSizes == expected else {
+            throw InferenceError("packed weight shape must be \(expected) for N \(n) and K \(k), got \(w.shape)")
+        }
+        guard colsums.dtype == .i32 else { throw InferenceError("colsums must be i32, got \(colsums.dtype)") }
+        try requireRank(colsums, 1, "colsums")
+        try requireDim(colsums.shape[0], equals: .fixed(n), "colsums length")
+        let biasCount = t.count - 4 - (smoothed ? 1 : 0)
+        guard biasCount == 0 || biasCount == 1 else {
+            throw InferenceError("takes x, weight, scales, colsums, an optional bias\(smoothed ? " and the smooth vector" : ""); got \(t.count) inputs")
+        }
+        if biasCount == 1 {
+            guard t[4].dtype == .f32 else { throw InferenceError("bias must be f32, got \(t[4].dtype)") }
+            try requireRank(t[4], 1, "bias")
+            try requireDim(t[4].shape[0], equals: .fixed(n), "bias length")
+        }
+        if smoothed {
+            let s = t[t.count - 1]
+            guard s.dtype == .f32 else { throw InferenceError("smooth must be f32, got \(s.dtype)") }
+            try requireRank(s, 1, "smooth")
+            try requireDim(s.shape[0], equals: .fixed(k), "smooth length")
+        }
+        return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [.fixed(n)]))]
+
     case .gatherInt8(let group):
         let (table, scales, ids) = (t[0], t[1], t[2])
         guard table.dtype == .i8 else { throw InferenceError("table must be i8, got \(table.dtype)") }
