@@ -170,6 +170,15 @@ enum Executor {
                                      m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
                                      activation: epilogue(attrs.activation), scratch: scratch)
 
+        case .linearInt8Packed(let activation, let smoothed):
+            let k = ins[0].shape.last!, nOut = out.shape.last!
+            let hasBias = p.count - 4 - (smoothed ? 1 : 0) == 1
+            try Int8Execution.packedLinear(x: f32(p[0]), weights: p[1].assumingMemoryBound(to: Int8.self), scales: f32(p[2]), colsums: i32(p[3]),
+                                           bias: hasBias ? UnsafePointer(f32(p[4])) : nil,
+                                           smooth: smoothed ? UnsafePointer(f32(p[p.count - 1])) : nil, out: f32(o),
+                                           m: ins[0].elementCount / max(k, 1), n: nOut, k: k,
+                                           activation: epilogue(activation), scratch: scratch)
+
         case .linearSparse(let activation):
             let k = ins[0].shape.last!, nOut = out.shape.last!, m = ins[0].elementCount / max(k, 1)
             Kernels.linearSparse(f32(p[0]), values: f32(p[1]), columns: p[2].assumingMemoryBound(to: Int16.self), rowOffsets: i32(p[3]),

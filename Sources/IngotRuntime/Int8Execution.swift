@@ -91,6 +91,56 @@ enum Int8Execution {
         }
     }
 
+    /// Scratch bytes of `linear_int8_packed`: [m, ⌈K/4⌉·4] u8 rows, [m] f32 scales, [m] i32 zero
+    /// points, then [m, K] f32 when smoothed.
+    static func packedScratchBytes(m: Int, k: Int, smoothed: Bool) -> Int {
+        align(m * paddedInputs(k)) + 2 * align(m * 4) + (smoothed ? m * k * 4 : 0)
+    }
+
+    static func paddedInputs(_ k: Int) -> Int { (k + PackedInt8Layout.inputBlock - 1) / PackedInt8Layout.inputBlock * PackedInt8Layout.inputBlock }
+
+    /// linear_int8_packed: x / smooth when smoothed, asymmetric u8 rows, then the packed GEMM over
+    /// panels of 16 columns split across the pool, then the activation on each panel.
+    static func packedLinear(x input: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                             colsums: UnsafeMutablePointer<Int32>, bias: UnsafePointer<Float>?, smooth: UnsafePointer<Float>?,
+                             out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: EpilogueActivation,
+                             scratch: UnsafeMutableRawPointer?) throws {
+        guard let scratch else { throw IngotError(.internal, location: "linear_int8_packed", "no scratch buffer planned") }
+        let pool = Threads.pool
+        let kp = paddedInputs(k)
+        let q = scratch.assumingMemoryBound(to: UInt8.self)
+        let xs = (scratch + align(m * kp)).assumingMemoryBound(to: Float.self)
+        let xz = (scratch + align(m * kp) + align(m * 4)).assumingMemoryBound(to: Int32.self)
+        var x = UnsafePointer(input)
+        if let smooth {
+            let divided = (scratch + align(m * kp) + 2 * align(m * 4)).assumingMemoryBound(to: Float.self)
+            pool.parallelFor(m, minimumPerThread: 8) { rows in
+                for r in rows {
+                    let src = input + r * k, dst = divided + r * k
+                    for j in 0..<k { dst[j] = src[j] / smooth[j] }
+                }
+            }
+            x = UnsafePointer(divided)
+        }
+        pool.parallelFor(m, minimumPerThread: 4) { rows in
+            ingot_q8p_quantize_rows(x + rows.lowerBound * k, Int64(rows.count), Int64(k), Int64(kp),
+                                    q + rows.lowerBound * kp, xs + rows.lowerBound, xz + rows.lowerBound)
+        }
+        let panels = (n + PackedInt8Layout.panel - 1) / PackedInt8Layout.panel
+        pool.parallelFor(panels, minimumPerThread: 1) { p in
+            ingot_q8p_gemm(q, xs, xz, Int64(m), Int64(kp), weights, scales, colsums, Int64(n), bias, out,
+                           Int64(p.lowerBound), Int64(p.upperBound))
+            if activation != .none {
+                let cols = p.lowerBound * PackedInt8Layout.panel..<min(n, p.upperBound * PackedInt8Layout.panel)
+                var r = 0
+                while r < m {
+                    Kernels.epilogue(out, rows: r..<min(m, r + 16), cols: cols, ld: n, bias: nil, activation)
+                    r += 16
+                }
+            }
+        }
+    }
+
     /// Many rows × int8 weights: each thread widens 256-column tiles of the weights to float in
     /// its part of the scratch buffer and runs one sgemm per tile, then bias and activation.
     static func widenedGemm(x: UnsafePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
