@@ -160,6 +160,9 @@ public struct Pass: Sendable {
     public let options: [PassOption]
     /// Passes that must run earlier in the pipeline (a message names them otherwise).
     public let requires: [String]
+    /// Passes that must run later in the pipeline with these options, each with the reason
+    /// (quantize weight-bits=7 → pack).
+    public let needsLater: @Sendable (PassOptions) -> [(pass: String, reason: String)]
     /// Whether these options need calibration data.
     public let needsCalibration: @Sendable (PassOptions) -> Bool
     /// Checks the options against the graph the pipeline starts from, before any pass runs
@@ -170,6 +173,7 @@ public struct Pass: Sendable {
     public init(name: String, summary: String, positional: String? = nil, positionals: [String] = [], options: [PassOption] = [],
                 requires: [String] = [],
                 needsCalibration: @escaping @Sendable (PassOptions) -> Bool = { _ in false },
+                needsLater: @escaping @Sendable (PassOptions) -> [(pass: String, reason: String)] = { _ in [] },
                 check: @escaping @Sendable (Graph, PassOptions) throws -> Void = { _, _ in },
                 body: @escaping @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord) {
         self.check = check
@@ -179,6 +183,7 @@ public struct Pass: Sendable {
         self.options = options
         self.requires = requires
         self.needsCalibration = needsCalibration
+        self.needsLater = needsLater
         self.body = body
     }
 
@@ -418,6 +423,12 @@ public struct Pipeline: Sendable {
                 throw IngotError(.invalidArgument, location: "pass order", "'\(step.pass.name)' appears twice")
             }
             seen.insert(step.pass.name)
+        }
+        for (i, step) in steps.enumerated() {
+            for later in step.pass.needsLater(step.options) where !steps[(i + 1)...].contains(where: { $0.pass.name == later.pass }) {
+                throw IngotError(.invalidArgument, location: "pass order",
+                                 "'\(step.pass.name)' needs '\(later.pass)' later in the pipeline: \(later.reason); order given: \(steps.map(\.pass.name).joined(separator: ", "))")
+            }
         }
     }
 

@@ -14,9 +14,11 @@ final class BuildPassesCLITests: XCTestCase {
     func testBadPipelinesExit64BeforeAnyWork() throws {
         let out = dir.appendingPathComponent("o.ingot").path
         let cases: [([String], String)] = [
-            (["--passes", "fuse,densify"], "ingot: error: --passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill, sparsify\n"),
+            (["--passes", "fuse,densify"], "ingot: error: --passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, pack, prune, reconstruct, distill, sparsify\n"),
             (["--passes", "quantize=int8:mode=static"], "ingot: error: --calibration: missing; pass quantize needs calibration data\n"),
             (["--passes", "reconstruct,prune"], "ingot: error: pass order: 'reconstruct' needs 'prune' earlier in the pipeline; order given: reconstruct, prune\n"),
+            (["--passes", "fuse,quantize=int8:weight-bits=7"],
+             "ingot: error: pass order: 'quantize' needs 'pack' later in the pipeline: weight-bits=7 exists for the packed kernel; order given: fuse, quantize\n"),
         ]
         for (args, expected) in cases {
             // The source does not exist: the pipeline must be rejected before it is opened.

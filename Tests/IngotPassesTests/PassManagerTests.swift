@@ -34,7 +34,7 @@ final class PassManagerTests: XCTestCase {
 
     func testBadPipelinesFailBeforeAnyWork() {
         XCTAssertEqual(message { try Pipeline.parse("fuse,densify") },
-                       "--passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, prune, reconstruct, distill, sparsify")
+                       "--passes: unknown pass 'densify'; passes: fuse, fold-constants, fuse-attention, fuse-swiglu, fuse-linear, fuse-qkv, fuse-add-norm, remove-dead, quantize, pack, prune, reconstruct, distill, sparsify")
         XCTAssertEqual(message { try Pipeline.parse("quantize=int4") },
                        "pass 'quantize' option 'type': value 'int4', expected one of int8")
         XCTAssertEqual(message { try Pipeline.parse("quantize:group=48") },
@@ -42,7 +42,7 @@ final class PassManagerTests: XCTestCase {
         XCTAssertEqual(message { try Pipeline.parse("quantize:smooth=1.5") },
                        "pass 'quantize' option 'smooth': value '1.5', expected a number in 0.0...1.0")
         XCTAssertEqual(message { try Pipeline.parse("quantize:alpha=1") },
-                       "pass 'quantize': unknown option 'alpha'; options: type, mode, group, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs")
+                       "pass 'quantize': unknown option 'alpha'; options: type, mode, group, weight-bits, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs")
         XCTAssertEqual(message { try Pipeline.parse("fuse=yes") }, "pass 'fuse': takes no value after '=', got 'yes'")
         XCTAssertEqual(message { try Pipeline.parse("fuse,fuse") }, "pass order: 'fuse' appears twice")
         XCTAssertEqual(message { try Pipeline.parse("fuse,,quantize") }, "--passes: empty pass name in 'fuse,,quantize'")

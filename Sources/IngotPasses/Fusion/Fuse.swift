@@ -35,5 +35,5 @@ extension Pass {
 
 extension PassRegistry {
     /// Every pass `--passes` and recipes can name.
-    public static let standard = PassRegistry([.fuse] + Pass.fusionPipeline.filter { $0.name != "remove-dead" } + [.removeDead, .quantize, .prune, .reconstruct, .distill, .sparsify])
+    public static let standard = PassRegistry([.fuse] + Pass.fusionPipeline.filter { $0.name != "remove-dead" } + [.removeDead, .quantize, .pack, .prune, .reconstruct, .distill, .sparsify])
 }

@@ -21,7 +21,7 @@ extension Pass {
     ///                                                                 {group = g, activation = gelu, mode = dynamic, …}
     ///     %e = gather(@table, %ids)                          →   %e = gather_int8(@table.q8, @table.q8.scales, %ids) {group = g}
     ///
-    /// w ≈ q·scale per (row, group of g inputs), |q| ≤ 127; x·wᵀ ≈ Σ_g scale_x·scale_w·(q_x·q_w)_g.
+    /// w ≈ q·scale per (row, group of g inputs), |q| ≤ 127 (≤ 63 with weight-bits=7); x·wᵀ ≈ Σ_g scale_x·scale_w·(q_x·q_w)_g.
     public static let quantize = Pass(
         name: "quantize", summary: "int8 weights (+ int8 activations), calibration, sensitivity, mixed precision",
         positional: "type",
@@ -30,6 +30,8 @@ extension Pass {
             PassOption("mode", .choice(["dynamic", "static", "weight-only"]), default: "dynamic",
                        "activations: int8 per token at run time, int8 with calibrated scales, or float"),
             PassOption("group", .choice(["0", "32", "64", "128"]), default: "0", "inputs per weight scale; 0 = one per output channel"),
+            PassOption("weight-bits", .choice(["8", "7"]), default: "8",
+                       "weight magnitude ≤ 127 or ≤ 63; 7 lets `pack` use the packed u8 × s7 kernel"),
             PassOption("scale-type", .choice(["f32", "f16"]), default: "f32", "precision the scales are rounded to"),
             PassOption("embeddings", .choice(["int8", "f32"]), default: "int8", "embedding tables (gather)"),
             PassOption("lm-head", .choice(["int8", "f32"]), default: "int8", "the output projection of a language model"),
@@ -41,6 +43,7 @@ extension Pass {
             PassOption("min-inputs", .integer(1...1_000_000), default: "64", "linears with fewer inputs (K) stay float"),
         ],
         needsCalibration: { Int8Quantizer.needsCalibration($0) },
+        needsLater: { $0["weight-bits"] == "7" ? [("pack", "weight-bits=7 exists for the packed kernel")] : [] },
         body: { g, options, context in try Int8Quantizer(options: options, context: context).run(&g) })
 }
 
@@ -51,6 +54,8 @@ struct QuantizationSite {
     var kind: Kind
     var weight: ValueID
     var group: Int
+    /// Largest |q|: 127 (8-bit) or 63 (7-bit, for the packed kernel).
+    var limit: Float = 127
     var inputScale: Float = 0
     var smooth: [Float]?
 }
@@ -76,6 +81,7 @@ struct Int8Quantizer {
                              "mode=\(options["mode"]), smooth, sensitivity and max-drop need calibration data (--calibration FILE)")
         }
         var sites = findSites(g)
+        if options["weight-bits"] == "7" { for i in sites.indices where sites[i].kind != .embedding { sites[i].limit = 63 } }
         if let calibrator = context.calibrator, mode == .static || options.double("smooth") > 0 {
             let inputs = Array(Set(sites.filter { $0.kind != .embedding }.map { g.nodes[$0.node].inputs[0] }))
             context.log("quantize: calibrating \(inputs.count) activation inputs")
@@ -93,29 +99,47 @@ struct Int8Quantizer {
             var sensitivity: [Int: Double] = [:]
             for (i, site) in sites.enumerated() {
                 context.log("quantize: sensitivity \(i + 1)/\(sites.count) \(float[site.weight].name)")
-                sensitivity[site.node] = try calibrator.outputError(reference: float, candidate: try converted(float, sites: [site]))
+                sensitivity[site.node] = try calibrator.outputError(reference: float, candidate: try measured(float, sites: [site]))
             }
             let budget = options.double("max-drop")
             if budget < 1 {
-                var error = try calibrator.outputError(reference: float, candidate: try converted(float, sites: sites))
-                let ranked = sites.sorted { (sensitivity[$0.node] ?? 0) > (sensitivity[$1.node] ?? 0) }
+                func candidate() throws -> Graph {
+                    try measured(float, sites: sites.filter { !keptFloat.contains($0.node) })
+                }
+                var error = try calibrator.outputError(reference: float, candidate: try candidate())
+                let ranked = sites.indices.sorted { (sensitivity[sites[$0].node] ?? 0) > (sensitivity[sites[$1].node] ?? 0) }
+                // With 7-bit weights the most sensitive layers first go back to 8 bits (the exact
+                // sign-trick kernel, still int8) — each kept only if the output error falls — and
+                // only then to float.
+                var widened = 0
+                for i in ranked where error > budget && sites[i].limit < 127 {
+                    sites[i].limit = 127
+                    let wider = try calibrator.outputError(reference: float, candidate: try candidate())
+                    if wider < error {
+                        error = wider
+                        widened += 1
+                        context.log("quantize: \(widened) layer(s) at 8 bits, output error \(error)")
+                    } else {
+                        sites[i].limit = 63
+                    }
+                }
                 var k = 0
                 while error > budget, k < ranked.count {
-                    keptFloat.insert(ranked[k].node)
+                    keptFloat.insert(sites[ranked[k]].node)
                     k += 1
-                    error = try calibrator.outputError(reference: float, candidate: try converted(float, sites: sites.filter { !keptFloat.contains($0.node) }))
+                    error = try calibrator.outputError(reference: float, candidate: try candidate())
                     context.log("quantize: \(k) layer(s) kept float, output error \(error)")
                 }
             }
             for site in sites {
                 layers.append(LayerRecord(name: float[site.weight].name, kind: site.kind.rawValue,
-                                          dtype: keptFloat.contains(site.node) ? "f32" : "int8",
+                                          dtype: keptFloat.contains(site.node) ? "f32" : site.limit < 127 ? "int8 (7-bit)" : "int8",
                                           quantError: try weightError(site, in: float), sensitivity: sensitivity[site.node],
                                           keptFloat: keptFloat.contains(site.node)))
             }
         } else {
             for site in sites {
-                layers.append(LayerRecord(name: float[site.weight].name, kind: site.kind.rawValue, dtype: "int8",
+                layers.append(LayerRecord(name: float[site.weight].name, kind: site.kind.rawValue, dtype: site.limit < 127 ? "int8 (7-bit)" : "int8",
                                           quantError: try weightError(site, in: float)))
             }
         }
@@ -131,6 +155,7 @@ struct Int8Quantizer {
         return PassRecord(name: "quantize", stats: [
             ("layers_quantized", Double(chosen.count)),
             ("layers_kept_float", Double(keptFloat.count)),
+            ("layers_7bit", Double(chosen.filter { $0.limit < 127 }.count)),
             ("weight_bytes_before", Double(bytesBefore)),
             ("weight_bytes_after", Double(bytesAfter)),
             ("bytes_saved", Double(bytesBefore - bytesAfter)),
@@ -193,7 +218,7 @@ struct Int8Quantizer {
         guard g.constant(site.weight)?.source != nil else { return nil }
         let w = try g.floats(of: site.weight)
         let k = g.type(of: site.weight).shape[1].fixedValue!
-        let q = WeightQuantizer.quantize(scaled(w, k: k, smooth: site.smooth), rows: w.count / k, cols: k, group: site.group)
+        let q = WeightQuantizer.quantize(scaled(w, k: k, smooth: site.smooth), rows: w.count / k, cols: k, group: site.group, limit: site.limit)
         return WeightQuantizer.relativeError(scaled(w, k: k, smooth: site.smooth), q, cols: k, group: site.group)
     }
 
@@ -203,18 +228,28 @@ struct Int8Quantizer {
         return w.enumerated().map { $0.element * s[$0.offset % k] }
     }
 
+    /// The graph the calibrator measures: converted, and with 7-bit weights also packed, since
+    /// `pack` (which the pipeline requires after weight-bits=7) changes the activation
+    /// quantization to asymmetric u8 — measuring the unpacked form would overstate the error.
+    func measured(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
+        var g = try converted(base, sites: sites)
+        if sites.contains(where: { $0.limit < 127 }) { _ = try Pass.packInt8(&g) }
+        return g
+    }
+
     /// A copy of `g` with the given sites converted to int8.
     func converted(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
         var g = base
         var made: [String: (ValueID, ValueID)] = [:]
         let f16Scales = options["scale-type"] == "f16"
         for site in sites {
+            let limit = site.limit
             let w = site.weight
             let sizes = g.type(of: w).shape.fixedSizes!
             let (n, k) = (sizes[0], sizes[1])
             let smooth = site.smooth
-            let key = "\(w.index)|\(site.group)|\(smooth.map { $0.count } ?? 0)|\(site.node)"
-            let shareKey = smooth == nil ? "\(w.index)|\(site.group)" : key
+            let key = "\(w.index)|\(site.group)|\(limit)|\(smooth.map { $0.count } ?? 0)|\(site.node)"
+            let shareKey = smooth == nil ? "\(w.index)|\(site.group)|\(limit)" : key
             let (qID, sID): (ValueID, ValueID)
             if let existing = made[shareKey] {
                 (qID, sID) = existing
@@ -222,7 +257,7 @@ struct Int8Quantizer {
                 let group = site.group
                 let box = QuantizedBox { [self] buffers in
                     let floats = try Graph.floats(buffers[0], dtype: .f32, name: "weight")
-                    var q = WeightQuantizer.quantize(scaled(floats, k: k, smooth: smooth), rows: n, cols: k, group: group)
+                    var q = WeightQuantizer.quantize(scaled(floats, k: k, smooth: smooth), rows: n, cols: k, group: group, limit: limit)
                     if f16Scales { q.scales = q.scales.map { floatFromHalfBits(halfBitsFromFloat($0)) } }
                     return q
                 }

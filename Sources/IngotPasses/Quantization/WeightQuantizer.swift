@@ -3,15 +3,16 @@
 // plus the activation-range estimators static mode calibrates with (min-max, percentile,
 // MSE-optimal clipping). Pure arithmetic on arrays; it touches no graph.
 
-/// Quantized rows: q[n, k] in [-127, 127] and scales[n, k/group] with w ≈ q · scale.
+/// Quantized rows: q[n, k] in [-limit, limit] and scales[n, k/group] with w ≈ q · scale.
 public struct QuantizedRows: Sendable {
     public var values: [Int8]
     public var scales: [Float]
 }
 
 public enum WeightQuantizer {
-    /// scale = max|w| / 127 per (row, group); q = round-half-even(w / scale); an all-zero group gets scale 0.
-    public static func quantize(_ w: [Float], rows n: Int, cols k: Int, group: Int) -> QuantizedRows {
+    /// scale = max|w| / limit per (row, group); q = round-half-even(w / scale); an all-zero group
+    /// gets scale 0. limit is 127 (8-bit) or 63 (7-bit, what the packed kernel takes).
+    public static func quantize(_ w: [Float], rows n: Int, cols k: Int, group: Int, limit: Float = 127) -> QuantizedRows {
         let groups = k / group
         var q = [Int8](repeating: 0, count: n * k)
         var scales = [Float](repeating: 0, count: n * groups)
@@ -20,12 +21,12 @@ public enum WeightQuantizer {
                 let base = r * k + g * group
                 var m: Float = 0
                 for j in 0..<group { m = max(m, abs(w[base + j])) }
-                let scale = m / 127
+                let scale = m / limit
                 scales[r * groups + g] = scale
                 guard scale > 0 else { continue }
                 let inv = 1 / scale
                 for j in 0..<group {
-                    q[base + j] = Int8(max(-127, min(127, (w[base + j] * inv).rounded(.toNearestOrEven))))
+                    q[base + j] = Int8(max(-limit, min(limit, (w[base + j] * inv).rounded(.toNearestOrEven))))
                 }
             }
         }

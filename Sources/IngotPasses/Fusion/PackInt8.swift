@@ -1,0 +1,65 @@
+// pack: stores the weights of dynamic per-channel int8 linear layers in the panel layout the
+// packed kernel reads (PackedInt8Layout, Formats/ops.md), with each output's weight sum, so
+// the runtime multiplies unsigned activation bytes by signed weights with no per-step sign
+// fix-ups and no horizontal sums:
+//
+//     @w.q8: i8[N, K] (|q| ≤ 63)   @w.q8.scales: f32[N, 1]
+//     %y = linear_int8(%x, @w.q8, @w.q8.scales, @b) {group = K, mode = dynamic, …}
+//   →
+//     @w.q8.packed: i8[⌈N/16⌉, ⌈K/4⌉, 64]   @w.q8.scales.n: f32[N]   @w.q8.colsums: i32[N]
+//     %y = linear_int8_packed(%x, @w.q8.packed, @w.q8.scales.n, @w.q8.colsums, @b) {activation = …, smoothed = …}
+//
+// Activations become asymmetric u8 per row, x ≈ s·(q − z), so
+//   x·wᵀ ≈ s·scale_w·(Σ_k q[k]·w[n, k] − z·colsums[n]),
+// exact in int32 because every vpmaddubsw pair sum 2·255·63 stays below 2^15: that bound is
+// why the pass needs 7-bit weights (`quantize=int8:weight-bits=7`). It does not fire on 8-bit
+// weights, block-wise scales (group < K), static or weight-only layers, or weights without data.
+
+import IngotCore
+import IngotIR
+
+extension Pass {
+    /// Runs after `quantize` (it rewrites what quantize produced), last in a pipeline.
+    public static let pack = Pass(
+        name: "pack", summary: "pre-pack 7-bit int8 weights into the packed kernel's panel layout",
+        requires: ["quantize"],
+        body: { g, _, _ in try packInt8(&g) })
+
+    static func packInt8(_ g: inout Graph) throws -> PassRecord {
+        var rw = Rewriter()
+        var rowMajorBytes = 0, packedBytes = 0, skippedWide = 0
+        let users = g.users()
+        for (i, node) in g.nodes.enumerated() {
+            guard case .linearInt8(let a) = node.op, a.mode == .dynamic else { continue }
+            let (x, w, scales) = (node.inputs[0], node.inputs[1], node.inputs[2])
+            guard let dims = g.type(of: w).shape.fixedSizes, dims.count == 2, a.group == dims[1],
+                  dims[1] <= PackedInt8Layout.maxInputs, users[w.index].count == 1, users[scales.index].count == 1,
+                  let source = g.constant(w)?.source else { continue }
+            let (n, k) = (dims[0], dims[1])
+            let values = try source.load().toArray(of: Int8.self)
+            guard values.allSatisfy({ abs(Int($0)) <= Int(PackedInt8Layout.maxWeight) }) else {
+                skippedWide += 1
+                continue
+            }
+            let name = g[w].name
+            let packed = g.addDerivedConstant(name + ".packed", TensorType(.i8, Shape(fixed: PackedInt8Layout.shape(outputs: n, inputs: k))),
+                                              parents: [w], origin: "\(name) in 16-column panels") { parents in
+                TensorBuffer(array: PackedInt8Layout.pack(parents[0].toArray(of: Int8.self), outputs: n, inputs: k).packed)
+            }
+            let colsums = g.addDerivedConstant(name + ".colsums", TensorType(.i32, Shape(fixed: [n])), parents: [w],
+                                               origin: "row sums of \(name)") { parents in
+                TensorBuffer(array: PackedInt8Layout.pack(parents[0].toArray(of: Int8.self), outputs: n, inputs: k).colsums)
+            }
+            let flatScales = g.addDerivedConstant(g[scales].name + ".n", TensorType(.f32, Shape(fixed: [n])), parents: [scales],
+                                                  origin: "\(g[scales].name) as one vector") { $0[0] }
+            var inputs = [x, packed, flatScales, colsums]
+            inputs += node.inputs.dropFirst(3)
+            rw.replace(i, with: [Node(op: .linearInt8Packed(activation: a.activation, smoothed: a.smoothed), inputs: inputs, outputs: node.outputs)])
+            rowMajorBytes += n * k + n * 4
+            packedBytes += PackedInt8Layout.shape(outputs: n, inputs: k).reduce(1, *) + n * 8
+        }
+        rw.finish(&g)
+        return PassRecord(name: "pack", stats: [("layers_packed", Double(rw.count)), ("layers_skipped_8bit", Double(skippedWide)),
+                                                ("weight_bytes_before", Double(rowMajorBytes)), ("weight_bytes_after", Double(packedBytes))])
+    }
+}
