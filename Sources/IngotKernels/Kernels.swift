@@ -154,19 +154,58 @@ public enum Kernels {
         return x < -87 ? 0 : p * scale
     }
 
-    /// Stable softmax of one row in place; a row of all −∞ becomes zeros.
+    /// fastExpNonPositive on 8 lanes, the same value in every lane: 2^n comes from the low
+    /// mantissa bits of t + 1.5·2^23, which hold n once t is rounded there.
+    @inline(__always)
+    public static func fastExpNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        // (replacing(with:where:) rather than pointwiseMax, which the optimizer leaves generic.)
+        let t = x.replacing(with: -87, where: x .< -87) * 1.44269504088896341
+        let shifted = t + 12582912
+        let n = shifted - 12582912
+        let f = t - n
+        var p = SIMD8<Float>(repeating: 1.535336188319500e-4)
+        p = p * f + 1.339887440266574e-3
+        p = p * f + 9.618437357674640e-3
+        p = p * f + 5.550332471162809e-2
+        p = p * f + 2.402264791363012e-1
+        p = p * f + 6.931472028550421e-1
+        p = p * f + 1
+        let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
+        let exponent = (bits &- Float(12582912).bitPattern &+ 127) &<< 23
+        return (p * unsafeBitCast(exponent, to: SIMD8<Float>.self)).replacing(with: 0, where: x .< -87)
+    }
+
+    /// Stable softmax of one row in place; a row of all −∞ becomes zeros. Eight lanes at a
+    /// time with eight partial sums, the tail one by one.
     public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, row[j]) }
+        let raw = UnsafeMutableRawPointer(row)
+        var m8 = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            m8.replace(with: v, where: v .> m8)
+            j += 8
+        }
+        var m = m8.max()
+        while j < n { m = max(m, row[j]); j += 1 }
         guard m > -Float.infinity else {
             for j in 0..<n { row[j] = 0 }
             return
         }
-        var sum: Float = 0
-        for j in 0..<n {
+        var sum8 = SIMD8<Float>.zero
+        j = 0
+        while j + 8 <= n {
+            let e = fastExpNonPositive(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - m)
+            raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD8<Float>.self)
+            sum8 += e
+            j += 8
+        }
+        var sum = sum8.sum()
+        while j < n {
             let e = fastExpNonPositive(row[j] - m)
             row[j] = e
             sum += e
+            j += 1
         }
         let inv = 1 / sum
         for j in 0..<n { row[j] *= inv }

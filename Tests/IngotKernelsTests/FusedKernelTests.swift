@@ -80,4 +80,19 @@ final class FastMathTests: XCTestCase {
         XCTAssertEqual(Kernels.fastExpNonPositive(-.infinity), 0)
         XCTAssertEqual(Kernels.fastExpNonPositive(-100), 0)
     }
+
+    func testEightLaneFastExpEqualsTheScalarOneBitForBit() {
+        var x: Float = -95
+        while x <= 0 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0001 })
+            let got = Kernels.fastExpNonPositive(lanes)
+            for i in 0..<8 { XCTAssertEqual(got[i].bitPattern, Kernels.fastExpNonPositive(lanes[i]).bitPattern, "x = \(lanes[i])") }
+            x += 0.0137
+        }
+        let edgeValues: [Float] = [0, -Float.infinity, -87, -87.5, -1e-30, -126, -0.5, -0.49999997]
+        let edges = Kernels.fastExpNonPositive(SIMD8<Float>(edgeValues))
+        for (i, e) in edgeValues.enumerated() {
+            XCTAssertEqual(edges[i].bitPattern, Kernels.fastExpNonPositive(e).bitPattern, "x = \(e)")
+        }
+    }
 }

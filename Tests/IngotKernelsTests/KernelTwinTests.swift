@@ -94,13 +94,18 @@ final class KernelTwinTests: XCTestCase {
     }
 
     func testSoftmaxRowLargeMagnitudesAndAllMasked() {
-        for n in [1, 5, 130] {
-            var row = rng.array(n, scale: 1e4)
-            var ref = row
-            Kernels.softmaxRow(&row, n)
-            ReferenceKernels.softmaxRow(&ref, n)
-            XCTAssertLessThan(maxAbsDiff(row, ref), 1e-6)
-            XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+        for n in [1, 5, 7, 8, 9, 16, 130, 257] {
+            for scale: Float in [1e4, 3] {
+                var row = rng.array(n, scale: scale)
+                // Masked keys in the vector part and the tail.
+                for j in stride(from: 2, to: n, by: 5) { row[j] = -.infinity }
+                var ref = row
+                Kernels.softmaxRow(&row, n)
+                ReferenceKernels.softmaxRow(&ref, n)
+                XCTAssertLessThan(maxAbsDiff(row, ref), 1e-6, "n \(n) scale \(scale)")
+                XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+                for j in stride(from: 2, to: n, by: 5) { XCTAssertEqual(row[j], 0) }
+            }
         }
         var masked = [Float](repeating: -.infinity, count: 4)
         Kernels.softmaxRow(&masked, 4)
