@@ -158,6 +158,24 @@ final class VerifierTests: XCTestCase {
         XCTAssertEqual(g.verificationProblems(), ["node 0 (layer_norm): layer_norm(f32[4]): takes 3 inputs, got 1"])
     }
 
+    func testPackedLinearChecksTheLayoutAgainstNAndK() throws {
+        func problems(packed: String, colsums: String, k: Int) throws -> [String] {
+            try GraphParser.parse("""
+                graph m(%x: f32[batch, \(k)]) -> (%y) {
+                  @p: \(packed)
+                  @s: f32[20]
+                  @c: \(colsums)
+                  %y: f32[batch, 20] = linear_int8_packed(%x, @p, @s, @c) {activation = none, smoothed = false}
+                  return %y
+                }
+                """).verificationProblems()
+        }
+        XCTAssertEqual(try problems(packed: "i8[2, 3, 64]", colsums: "i32[20]", k: 10), [], "20 outputs → 2 panels, 10 inputs → 3 blocks")
+        XCTAssertEqual(try problems(packed: "i8[2, 2, 64]", colsums: "i32[20]", k: 10).first?.contains("packed weight shape must be [2, 3, 64] for N 20 and K 10"), true)
+        XCTAssertEqual(try problems(packed: "u8[2, 3, 64]", colsums: "i32[20]", k: 10).first?.contains("weight must be i8, got u8"), true)
+        XCTAssertEqual(try problems(packed: "i8[2, 3, 64]", colsums: "i32[16]", k: 10).first?.contains("colsums length"), true)
+    }
+
     func testValidGraphHasNoProblems() throws {
         XCTAssertEqual(try makeTinyEncoder().verificationProblems(), [])
     }
@@ -186,7 +204,8 @@ final class GraphCodecTests: XCTestCase {
                          .softmax(axis: -1), .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)),
                          .reshape(Shape(["batch", 2, 3])), .transpose(permutation: [1, 0, 2]), .slice(axis: 2, start: 1, end: 5),
                          .concat(axis: 0), .meanPool, .l2Normalize(axis: 1, epsilon: 1e-12), .cast(.f16),
-                         .linearSparse(activation: .geluTanh)]
+                         .linearSparse(activation: .geluTanh), .linearInt8Packed(activation: .silu, smoothed: true),
+                         .linearInt8Packed(activation: .none, smoothed: false)]
         var g = Graph(name: "ops")
         let x = g.addInput("x", TensorType(.f32, [2, 3]))
         for (i, op) in ops.enumerated() {
@@ -221,6 +240,16 @@ final class GraphCodecTests: XCTestCase {
         w.u16(1); w.u16(0); w.string("g"); w.u32(1); w.string("v"); w.u8(42)
         XCTAssertThrowsError(try w.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "m.ingot") }) { error in
             XCTAssertEqual("\(error)", "m.ingot: graph.values[0].dtype: value 42, expected a dtype code 0...9")
+        }
+        var packed = Graph(name: "p")
+        let x = packed.addInput("x", TensorType(.f32, [2, 3]))
+        packed.nodes.append(Node(op: .linearInt8Packed(activation: .none, smoothed: true), inputs: [x], outputs: [packed.addValue("y", TensorType(.f32, [2, 3]))]))
+        var p = GraphCodec.encode(packed)
+        // The node ends `u8 smoothed, u8 1, u32 input, u8 1, u32 output`.
+        XCTAssertEqual(p[p.count - 11], 1)
+        p[p.count - 11] = 2
+        XCTAssertThrowsError(try p.withUnsafeBytes { try GraphCodec.decode($0) }) { error in
+            XCTAssertTrue("\(error)".hasSuffix(".smoothed: value 2, expected 0 or 1"), "\(error)")
         }
         var v = ByteWriter()
         v.u16(7)

@@ -24,6 +24,11 @@ final class ParserTests: XCTestCase {
               @b: f32[8]
               @q: i8[8, 8]
               @qs: f32[8, 2]
+              @pk: i8[1, 2, 64]
+              @pc: i32[8]
+              @sv: f32[5]
+              @sc: i16[5]
+              @so: i32[9]
               %g: f32[batch, seq, 8] = gather(@table, %ids)
               %m: f32[batch, seq, 8] = matmul(%g, @w) {transpose_b = false}
               %d: f32[batch, seq, 8] = div(%m, %x)
@@ -46,6 +51,8 @@ final class ParserTests: XCTestCase {
               %e: f32[batch, 8] = l2_normalize(%p) {axis = -1, epsilon = 1e-12}
               %h: f16[batch, 8] = cast(%e) {to = f16}
               %gi: f32[batch, seq, 8] = gather_int8(@q, @qs, %ids) {group = 4}
+              %lp: f32[batch, seq, 8] = linear_int8_packed(%l, @pk, @b, @pc, @b, @b) {activation = gelu, smoothed = true}
+              %ls: f32[batch, seq, 8] = linear_sparse(%l, @sv, @sc, @so) {activation = none}
               return %e, %s1
             }
 
