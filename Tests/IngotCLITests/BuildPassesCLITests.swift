@@ -96,4 +96,17 @@ final class BuildPassesCLITests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("baseline") || $0.contains("tmp") }
         XCTAssertEqual(leftovers, [], "the report's baseline artifact and temporary files are removed")
     }
+
+    /// Without passes the report compares the artifact with itself: no "slower than float32"
+    /// warning from timing noise (2 runs a side make a > 2% difference likely).
+    func testPlainBuildReportNeverWarnsAboutItself() throws {
+        let model = try requireModel(TestPaths.miniLMDir)
+        let out = dir.appendingPathComponent("plain.ingot").path, report = dir.appendingPathComponent("plain.json").path
+        let eval = TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path
+        let r = try runIngot(["build", model.path, "-o", out, "--eval", eval, "--report", report, "--report-runs", "2", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("warning"), r.stderr)
+        let json = try JSONValue.parse(try String(contentsOfFile: report, encoding: .utf8))
+        XCTAssertEqual(json["latency"]?["rows"]?.array?.count, 2)
+    }
 }
