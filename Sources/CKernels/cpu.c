@@ -12,6 +12,15 @@ int ingot_cpu_has_avx2_fma(void) {
 #endif
 }
 
+int ingot_cpu_has_avx512_vnni(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && ingot_cpu_has_avx2_fma();
+#else
+    return 0;
+#endif
+}
+
 int ingot_affinity_cpu_count(void) {
     cpu_set_t set;
     CPU_ZERO(&set);

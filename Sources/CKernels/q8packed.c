@@ -1,4 +1,5 @@
-// Packed u8 × s7 GEMM and asymmetric row quantization (see ingot_q8packed.h). The AVX2 path
+// Packed u8 × s7 (or u7 × s8) GEMM and asymmetric row quantization (see ingot_q8packed.h). On
+// CPUs with AVX-512 VNNI the tile uses vpdpbusd on 256-bit registers instead. The AVX2 path
 // keeps a 4-row × 16-column tile in eight int32 registers: per block of four inputs it loads
 // two weight vectors (8 columns × 4 bytes each), broadcasts each row's four activation bytes,
 // and runs vpmaddubsw then vpmaddwd by ones: 16 multiplies per 256 products, no sign
@@ -17,11 +18,11 @@
 
 // MARK: quantization
 
-/// Scale, 1/scale and zero point from a row's range; 0, 0, 0 for a row of zeros.
-static inline void row_params(float lo, float hi, float *scale, float *inv, int32_t *zero) {
+/// Scale, 1/scale and zero point from a row's range for codes 0...levels; 0, 0, 0 for a row of zeros.
+static inline void row_params(float lo, float hi, float levels, float *scale, float *inv, int32_t *zero) {
     lo = lo < 0 ? lo : 0;
     hi = hi > 0 ? hi : 0;
-    *scale = (hi - lo) / 255.0f;
+    *scale = (hi - lo) / levels;
     if (*scale == 0) {
         *inv = 0;
         *zero = 0;
@@ -29,17 +30,17 @@ static inline void row_params(float lo, float hi, float *scale, float *inv, int3
     }
     *inv = 1.0f / *scale;
     float z = nearbyintf(-lo * *inv);
-    z = z < 0 ? 0 : (z > 255 ? 255 : z);
+    z = z < 0 ? 0 : (z > levels ? levels : z);
     *zero = (int32_t)z;
 }
 
-static inline uint8_t quantize_one(float x, float inv, float zero) {
+static inline uint8_t quantize_one(float x, float inv, float zero, float levels) {
     float v = nearbyintf(x * inv) + zero;
-    v = v < 0 ? 0 : (v > 255 ? 255 : v);
+    v = v < 0 ? 0 : (v > levels ? levels : v);
     return (uint8_t)v;
 }
 
-static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
+static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t kp, float levels, uint8_t *q, float *scales, int32_t *zeros) {
     for (int64_t r = 0; r < rows; r++) {
         const float *src = x + r * k;
         uint8_t *dst = q + r * kp;
@@ -48,16 +49,16 @@ static void quantize_portable(const float *x, int64_t rows, int64_t k, int64_t k
             lo = src[t] < lo ? src[t] : lo;
             hi = src[t] > hi ? src[t] : hi;
         }
-        row_params(lo, hi, &scales[r], &inv, &zeros[r]);
-        for (int64_t t = 0; t < k; t++) dst[t] = inv == 0 ? 0 : quantize_one(src[t], inv, (float)zeros[r]);
+        row_params(lo, hi, levels, &scales[r], &inv, &zeros[r]);
+        for (int64_t t = 0; t < k; t++) dst[t] = inv == 0 ? 0 : quantize_one(src[t], inv, (float)zeros[r], levels);
         memset(dst + k, 0, (size_t)(kp - k));
     }
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
-static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
-    const __m256 zero255 = _mm256_set1_ps(255.0f), zerof = _mm256_setzero_ps();
+static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t kp, float levels, uint8_t *q, float *scales, int32_t *zeros) {
+    const __m256 top = _mm256_set1_ps(levels), zerof = _mm256_setzero_ps();
     for (int64_t r = 0; r < rows; r++) {
         const float *src = x + r * k;
         uint8_t *dst = q + r * kp;
@@ -79,7 +80,7 @@ static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t kp, u
             lo = src[t] < lo ? src[t] : lo;
             hi = src[t] > hi ? src[t] : hi;
         }
-        row_params(lo, hi, &scales[r], &inv, &zeros[r]);
+        row_params(lo, hi, levels, &scales[r], &inv, &zeros[r]);
         if (inv == 0) {
             memset(dst, 0, (size_t)kp);
             continue;
@@ -88,25 +89,26 @@ static void quantize_avx2(const float *x, int64_t rows, int64_t k, int64_t kp, u
         t = 0;
         for (; t + 8 <= k; t += 8) {
             __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(src + t), iv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, zv), zerof), zero255);
+            v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, zv), zerof), top);
             const __m256i i32 = _mm256_cvtps_epi32(v);
             const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
             _mm_storel_epi64((__m128i *)(dst + t), _mm_packus_epi16(i16, i16));
         }
-        for (; t < k; t++) dst[t] = quantize_one(src[t], inv, (float)zeros[r]);
+        for (; t < k; t++) dst[t] = quantize_one(src[t], inv, (float)zeros[r], levels);
         memset(dst + k, 0, (size_t)(kp - k));
     }
 }
 #endif
 
-void ingot_q8p_quantize_rows(const float *x, int64_t rows, int64_t k, int64_t kp, uint8_t *q, float *scales, int32_t *zeros) {
+void ingot_q8p_quantize_rows(const float *x, int64_t rows, int64_t k, int64_t kp, int32_t levels, uint8_t *q, float *scales, int32_t *zeros) {
+    const float top = levels == 127 ? 127.0f : 255.0f;
 #if defined(__x86_64__)
     if (ingot_q8_uses_avx2()) {
-        quantize_avx2(x, rows, k, kp, q, scales, zeros);
+        quantize_avx2(x, rows, k, kp, top, q, scales, zeros);
         return;
     }
 #endif
-    quantize_portable(x, rows, k, kp, q, scales, zeros);
+    quantize_portable(x, rows, k, kp, top, q, scales, zeros);
 }
 
 // MARK: GEMM
@@ -143,6 +145,34 @@ static void gemm_portable(const uint8_t *q, const float *scales, const int32_t *
 }
 
 #if defined(__x86_64__)
+/// The epilogue of a 4-row × 16-column tile: acc[r][h] holds the exact sums of row r0 + r,
+/// columns j0 + 8h ..< j0 + 8h + 8.
+__attribute__((target("avx2,fma")))
+static inline void store_tile(__m256i acc[4][2], const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
+                              const float *ws, const int32_t *colsums, int64_t n, const float *bias, float *y,
+                              int64_t j0, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = r0 + r;
+        float *yrow = y + i * n;
+        if (cols == INGOT_Q8P_PANEL) {
+            const __m256i z = _mm256_set1_epi32(zeros[i]);
+            const __m256 s = _mm256_set1_ps(scales[i]);
+            for (int h = 0; h < 2; h++) {
+                const int64_t j = j0 + 8 * h;
+                const __m256i d = _mm256_sub_epi32(acc[r][h], _mm256_mullo_epi32(z, _mm256_loadu_si256((const __m256i *)(colsums + j))));
+                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(s, _mm256_loadu_ps(ws + j)));
+                if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+                _mm256_storeu_ps(yrow + j, v);
+            }
+        } else {
+            int32_t sums[INGOT_Q8P_PANEL];
+            _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
+            store_row(sums, cols, j0, scales[i], zeros[i], ws, colsums, bias, yrow);
+        }
+    }
+}
+
 /// Rows r0..<r0+rows (rows ≤ 4) of one panel; missing rows repeat the first and are not stored.
 __attribute__((target("avx2,fma")))
 static inline void tile_avx2(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
@@ -174,27 +204,44 @@ static inline void tile_avx2(const uint8_t *q, const float *scales, const int32_
         a30 = _mm256_add_epi32(a30, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
         a31 = _mm256_add_epi32(a31, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
     }
-    const __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t i = r0 + r;
-        float *yrow = y + i * n;
-        if (cols == INGOT_Q8P_PANEL) {
-            const __m256i z = _mm256_set1_epi32(zeros[i]);
-            const __m256 s = _mm256_set1_ps(scales[i]);
-            for (int h = 0; h < 2; h++) {
-                const int64_t j = j0 + 8 * h;
-                const __m256i d = _mm256_sub_epi32(acc[r][h], _mm256_mullo_epi32(z, _mm256_loadu_si256((const __m256i *)(colsums + j))));
-                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(s, _mm256_loadu_ps(ws + j)));
-                if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
-                _mm256_storeu_ps(yrow + j, v);
-            }
-        } else {
-            int32_t sums[INGOT_Q8P_PANEL];
-            _mm256_storeu_si256((__m256i *)sums, acc[r][0]);
-            _mm256_storeu_si256((__m256i *)(sums + 8), acc[r][1]);
-            store_row(sums, cols, j0, scales[i], zeros[i], ws, colsums, bias, yrow);
-        }
+    __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    store_tile(acc, scales, zeros, r0, rows, ws, colsums, n, bias, y, j0, cols);
+}
+
+/// tile_avx2 with AVX-512 VNNI on 256-bit registers: vpdpbusd adds the four u8 × s8 products
+/// of each column straight into its int32 sum (one instruction for maddubs + madd + add), so
+/// the sums, and therefore the outputs, are the same bits.
+__attribute__((target("avx512vnni,avx512vl,avx2,fma")))
+static inline void tile_vnni(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
+                             int64_t kp, const int8_t *panel, const float *ws, const int32_t *colsums, int64_t n,
+                             const float *bias, float *y, int64_t j0, int64_t cols) {
+    const uint8_t *x0 = q + r0 * kp;
+    const uint8_t *x1 = rows > 1 ? x0 + kp : x0, *x2 = rows > 2 ? x0 + 2 * kp : x0, *x3 = rows > 3 ? x0 + 3 * kp : x0;
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
+    for (int64_t b = 0; b < blocks; b++) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + b * 64));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + b * 64 + 32));
+        int32_t v;
+        memcpy(&v, x0 + 4 * b, 4);
+        __m256i xb = _mm256_set1_epi32(v);
+        a00 = _mm256_dpbusd_epi32(a00, xb, w0);
+        a01 = _mm256_dpbusd_epi32(a01, xb, w1);
+        memcpy(&v, x1 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a10 = _mm256_dpbusd_epi32(a10, xb, w0);
+        a11 = _mm256_dpbusd_epi32(a11, xb, w1);
+        memcpy(&v, x2 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a20 = _mm256_dpbusd_epi32(a20, xb, w0);
+        a21 = _mm256_dpbusd_epi32(a21, xb, w1);
+        memcpy(&v, x3 + 4 * b, 4);
+        xb = _mm256_set1_epi32(v);
+        a30 = _mm256_dpbusd_epi32(a30, xb, w0);
+        a31 = _mm256_dpbusd_epi32(a31, xb, w1);
     }
+    __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    store_tile(acc, scales, zeros, r0, rows, ws, colsums, n, bias, y, j0, cols);
 }
 
 __attribute__((target("avx2,fma")))
@@ -211,12 +258,37 @@ static void gemm_avx2(const uint8_t *q, const float *scales, const int32_t *zero
         }
     }
 }
+
+__attribute__((target("avx512vnni,avx512vl,avx2,fma")))
+static void gemm_vnni(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
+                      const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
+                      float *y, int64_t p0, int64_t p1) {
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
+    for (int64_t p = p0; p < p1; p++) {
+        const int8_t *panel = wp + p * blocks * 64;
+        const int64_t j0 = p * INGOT_Q8P_PANEL;
+        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;
+        for (int64_t i = 0; i < m; i += 4) {
+            tile_vnni(q, scales, zeros, i, m - i < 4 ? m - i : 4, kp, panel, ws, colsums, n, bias, y, j0, cols);
+        }
+    }
+}
 #endif
+
+static int vnni_allowed = 1;
+
+void ingot_q8p_set_vnni(int allowed) { vnni_allowed = allowed; }
+
+int ingot_q8p_uses_vnni(void) { return vnni_allowed && ingot_q8_uses_avx2() && ingot_cpu_has_avx512_vnni(); }
 
 void ingot_q8p_gemm(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
                     const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
                     float *y, int64_t p0, int64_t p1) {
 #if defined(__x86_64__)
+    if (ingot_q8p_uses_vnni()) {
+        gemm_vnni(q, scales, zeros, m, kp, wp, ws, colsums, n, bias, y, p0, p1);
+        return;
+    }
     if (ingot_q8_uses_avx2()) {
         gemm_avx2(q, scales, zeros, m, kp, wp, ws, colsums, n, bias, y, p0, p1);
         return;

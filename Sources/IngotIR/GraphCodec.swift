@@ -92,7 +92,8 @@ public enum GraphCodec {
             w.u16(OpCode.split.rawValue); w.i32(Int32(axis)); w.u8(UInt8(sizes.count))
             for n in sizes { w.u64(UInt64(n)) }
         case .linearSparse(let a): w.u16(OpCode.linearSparse.rawValue); w.u8(a.rawValue)
-        case .linearInt8Packed(let a, let smoothed): w.u16(OpCode.linearInt8Packed.rawValue); w.u8(a.rawValue); w.u8(smoothed ? 1 : 0)
+        case .linearInt8Packed(let a):
+            w.u16(OpCode.linearInt8Packed.rawValue); w.u8(a.activation.rawValue); w.u8(UInt8(clamping: a.inputBits)); w.u8(a.smoothed ? 1 : 0)
         }
     }
 
@@ -273,9 +274,13 @@ public enum GraphCodec {
         case .linearSparse: return .linearSparse(activation: try readEnum(&r, field + ".activation", Activation.self))
         case .linearInt8Packed:
             let activation = try readEnum(&r, field + ".activation", Activation.self)
+            let bits = try r.u8(field + ".input_bits")
+            guard PackedInt8Layout.inputBitsAllowed.contains(Int(bits)) else {
+                throw IngotError.badField(file: r.file, field + ".input_bits", seen: String(bits), expected: "7 or 8")
+            }
             let smoothed = try r.u8(field + ".smoothed")
             guard smoothed <= 1 else { throw IngotError.badField(file: r.file, field + ".smoothed", seen: String(smoothed), expected: "0 or 1") }
-            return .linearInt8Packed(activation: activation, smoothed: smoothed == 1)
+            return .linearInt8Packed(PackedLinearAttributes(activation: activation, inputBits: Int(bits), smoothed: smoothed == 1))
         }
     }
 }

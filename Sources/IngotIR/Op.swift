@@ -105,6 +105,21 @@ public enum Int8ActivationMode: UInt8, Sendable, Hashable, CaseIterable {
     }
 }
 
+/// Attributes of `linear_int8_packed`.
+public struct PackedLinearAttributes: Sendable, Hashable {
+    public var activation: Activation
+    /// 8: activation codes 0...255 with weights within ±63; 7: codes 0...127 with weights within ±127.
+    public var inputBits: Int
+    /// The last input is the SmoothQuant divisor s[K], as in `linear_int8`.
+    public var smoothed: Bool
+
+    public init(activation: Activation, inputBits: Int, smoothed: Bool) {
+        self.activation = activation
+        self.inputBits = inputBits
+        self.smoothed = smoothed
+    }
+}
+
 public struct Int8LinearAttributes: Sendable, Hashable {
     /// Consecutive input elements sharing one scale; equal to K for per-output-channel scales.
     public var group: Int
@@ -176,9 +191,9 @@ public enum Op: Sendable, Hashable {
     case linearSparse(activation: Activation)
     /// linear_int8_packed(x[…, K] f32, w i8[⌈N/16⌉, ⌈K/4⌉, 64], scales f32[N], colsums i32[N][, bias f32[N]][, smooth f32[K]])
     /// → […, N] f32 = activation(scale_x·scales[n]·(Σ_k q_x[k]·w[n, k] − zero_x·colsums[n]) + bias[n]): weights
-    /// in the packed layout (`PackedInt8Layout`, |w| ≤ 63), activations asymmetric u8 per row
-    /// (x ≈ scale_x·(q_x − zero_x)), from x / smooth when smoothed.
-    case linearInt8Packed(activation: Activation, smoothed: Bool)
+    /// in the packed layout (`PackedInt8Layout`), activations asymmetric per row (x ≈ scale_x·(q_x − zero_x)),
+    /// from x / smooth when smoothed: input_bits 8 → q_x in 0...255 and |w| ≤ 63; 7 → 0...127 and |w| ≤ 127.
+    case linearInt8Packed(PackedLinearAttributes)
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -260,7 +275,7 @@ public enum Op: Sendable, Hashable {
         case .addLayerNorm(let e), .addRMSNorm(let e): return [("epsilon", formatFloat(e))]
         case .split(let axis, let sizes):
             return [("axis", String(axis)), ("sizes", "[" + sizes.map(String.init).joined(separator: ", ") + "]")]
-        case .linearInt8Packed(let a, let smoothed): return [("activation", a.name), ("smoothed", String(smoothed))]
+        case .linearInt8Packed(let a): return [("activation", a.activation.name), ("input_bits", String(a.inputBits)), ("smoothed", String(a.smoothed))]
         }
     }
 }

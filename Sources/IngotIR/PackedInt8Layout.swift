@@ -9,8 +9,12 @@ public enum PackedInt8Layout {
     public static let inputBlock = 4
     /// Largest input dimension: keeps Σ q·w (q ≤ 255, |w| ≤ 63) and zero·colsum exact in int32.
     public static let maxInputs = 65536
-    /// The largest weight magnitude the kernel takes (vpmaddubsw pair sums 2·255·63 < 2^15).
-    public static let maxWeight: Int8 = 63
+    /// Activation codes and weight bounds that keep every vpmaddubsw pair sum below 2^15:
+    /// input_bits 8 → codes 0...255 with |w| ≤ 63 (2·255·63); input_bits 7 → codes 0...127
+    /// with |w| ≤ 127 (2·127·127). The first is for 7-bit weights, the second for 8-bit ones.
+    public static func maxWeight(inputBits: Int) -> Int8 { inputBits == 8 ? 63 : 127 }
+    public static func inputLevels(inputBits: Int) -> Int32 { inputBits == 8 ? 255 : 127 }
+    public static let inputBitsAllowed = [7, 8]
 
     /// Packed shape [⌈N/16⌉, ⌈K/4⌉, 64] for a weight of N outputs and K inputs.
     public static func shape(outputs n: Int, inputs k: Int) -> [Int] {

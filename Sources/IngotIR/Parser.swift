@@ -367,7 +367,8 @@ enum OpSyntax {
         case "split": op = .split(axis: try int("axis"), sizes: try intList("sizes"))
         case "linear_sparse": op = .linearSparse(activation: try named("activation", Activation.self, \.name))
         case "linear_int8_packed":
-            op = .linearInt8Packed(activation: try named("activation", Activation.self, \.name), smoothed: try bool("smoothed"))
+            op = .linearInt8Packed(PackedLinearAttributes(activation: try named("activation", Activation.self, \.name),
+                                                          inputBits: try int("input_bits"), smoothed: try bool("smoothed")))
         default: throw Problem(message: "unknown op")
         }
         let extra = attrs.keys.filter { !used.contains($0) }.sorted()

@@ -299,7 +299,9 @@ private func infer(_ op: Op, _ t: [TensorType]) throws -> [TensorType] {
         }
         return [TensorType(.f32, Shape(Array(x.shape.dims.dropLast()) + [w.shape[0]]))]
 
-    case .linearInt8Packed(_, let smoothed):
+    case .linearInt8Packed(let attributes):
+        let (bits, smoothed) = (attributes.inputBits, attributes.smoothed)
+        guard PackedInt8Layout.inputBitsAllowed.contains(bits) else { throw InferenceError("input_bits must be 7 or 8, got \(bits)") }
         let (x, w, scales, colsums) = (t[0], t[1], t[2], t[3])
         guard x.dtype == .f32 else { throw InferenceError("x must be f32, got \(x.dtype)") }
         guard x.shape.rank >= 1, let k = x.shape.dims[x.shape.rank - 1].fixedValue else {

@@ -55,21 +55,22 @@ public enum Int8ReferenceKernels {
         }
     }
 
-    /// Twin of ingot_q8p_quantize_rows: x[rows, k] → (q[rows, kp] u8, scales[rows], zeros[rows]).
-    public static func quantizeRowsAsymmetric(_ x: [Float], rows: Int, k: Int, kp: Int) -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
+    /// Twin of ingot_q8p_quantize_rows: x[rows, k] → (q[rows, kp] in 0...levels, scales[rows], zeros[rows]).
+    public static func quantizeRowsAsymmetric(_ x: [Float], rows: Int, k: Int, kp: Int, levels: Int32 = 255) -> (q: [UInt8], scales: [Float], zeros: [Int32]) {
+        let top = Float(levels == 127 ? 127 : 255)
         var q = [UInt8](repeating: 0, count: rows * kp), scales = [Float](repeating: 0, count: rows), zeros = [Int32](repeating: 0, count: rows)
         for r in 0..<rows {
             var lo: Float = 0, hi: Float = 0
             for t in 0..<k { lo = min(lo, x[r * k + t]); hi = max(hi, x[r * k + t]) }
-            let scale = (hi - lo) / 255
+            let scale = (hi - lo) / top
             scales[r] = scale
             guard scale != 0 else { continue }
             let inv = 1 / scale
-            let zero = min(255, max(0, (-lo * inv).rounded(.toNearestOrEven)))
+            let zero = min(top, max(0, (-lo * inv).rounded(.toNearestOrEven)))
             zeros[r] = Int32(zero)
             for t in 0..<k {
                 let v = (x[r * k + t] * inv).rounded(.toNearestOrEven) + zero
-                q[r * kp + t] = UInt8(min(255, max(0, v)))
+                q[r * kp + t] = UInt8(min(top, max(0, v)))
             }
         }
         return (q, scales, zeros)

@@ -222,6 +222,9 @@ public struct PassContext: Sendable {
     public var graphsBefore: [String: Graph] = [:]
     /// The graph the pipeline started from (the float model; the teacher of `distill=kd`).
     public var originalGraph: Graph?
+    /// The steps after the running one: a pass that measures its result (quantize) applies
+    /// what will follow (pack) so that it measures the numerics that ship.
+    public var passesAfter: [PassInvocation] = []
 
     public init(calibrator: (any Calibrator)? = nil, verifyBetweenPasses: Bool = PassContext.debugBuild,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -445,9 +448,10 @@ public struct Pipeline: Sendable {
         var records: [PassRecord] = []
         var context = initial
         context.originalGraph = graph
-        for step in steps {
+        for (i, step) in steps.enumerated() {
             let start = monotonicSeconds()
             context.graphsBefore[step.pass.name] = graph
+            context.passesAfter = Array(steps[(i + 1)...])
             context.log("pass \(step.pass.name)")
             var record = try step.pass.body(&graph, step.options, context)
             record.name = step.pass.name

@@ -93,7 +93,7 @@ struct ExecutionPlan {
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int {
         guard let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
         if case .linearInt8(let a) = op { return Int8Execution.scratchBytes(m: x.reduce(1, *) / k, k: k, attributes: a) }
-        if case .linearInt8Packed(_, let smoothed) = op { return Int8Execution.packedScratchBytes(m: x.reduce(1, *) / k, k: k, smoothed: smoothed) }
+        if case .linearInt8Packed(let a) = op { return Int8Execution.packedScratchBytes(m: x.reduce(1, *) / k, k: k, smoothed: a.smoothed) }
         if case .linearSparse = op { return 4 * Kernels.sparseScratchFloats(m: x.reduce(1, *) / k, n: inputShapes[3][0] - 1, k: k) }
         return 0
     }

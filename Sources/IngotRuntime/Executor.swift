@@ -36,6 +36,15 @@ enum Executor {
         }
     }
 
+    /// memmove as a throwing call. A plain `copyMemory` as the last statement of a case was
+    /// compiled (Swift 6.3, release) into a tail call made while the swifterror register r12
+    /// still held a scratch value, so the caller saw a garbage error and crashed
+    /// (DecomposedAttentionTests). A call to a throwing function gets r12 set up properly.
+    @inline(never)
+    static func copyBytes(_ destination: UnsafeMutableRawPointer, from source: UnsafeMutableRawPointer, count: Int) throws {
+        destination.copyMemory(from: source, byteCount: count)
+    }
+
     static func f32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Float> { p.assumingMemoryBound(to: Float.self) }
     static func i32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int32> { p.assumingMemoryBound(to: Int32.self) }
 
@@ -127,7 +136,7 @@ enum Executor {
             }
 
         case .reshape:
-            o.copyMemory(from: p[0], byteCount: out.byteCount)
+            try copyBytes(o, from: p[0], count: out.byteCount)
 
         case .transpose(let perm):
             RuntimeOps.transpose(x: p[0], shape: ins[0].shape, perm: perm, out: o, elementSize: out.dtype.byteSize)
@@ -170,13 +179,14 @@ enum Executor {
                                      m: ins[0].elementCount / max(k, 1), n: nOut, k: k, attributes: attrs,
                                      activation: epilogue(attrs.activation), scratch: scratch)
 
-        case .linearInt8Packed(let activation, let smoothed):
+        case .linearInt8Packed(let attributes):
+            let (activation, inputBits, smoothed) = (attributes.activation, attributes.inputBits, attributes.smoothed)
             let k = ins[0].shape.last!, nOut = out.shape.last!
             let hasBias = p.count - 4 - (smoothed ? 1 : 0) == 1
             try Int8Execution.packedLinear(x: f32(p[0]), weights: p[1].assumingMemoryBound(to: Int8.self), scales: f32(p[2]), colsums: i32(p[3]),
                                            bias: hasBias ? UnsafePointer(f32(p[4])) : nil,
                                            smooth: smoothed ? UnsafePointer(f32(p[p.count - 1])) : nil, out: f32(o),
-                                           m: ins[0].elementCount / max(k, 1), n: nOut, k: k,
+                                           m: ins[0].elementCount / max(k, 1), n: nOut, k: k, inputBits: inputBits,
                                            activation: epilogue(activation), scratch: scratch)
 
         case .linearSparse(let activation):

@@ -99,13 +99,15 @@ enum Int8Execution {
 
     static func paddedInputs(_ k: Int) -> Int { (k + PackedInt8Layout.inputBlock - 1) / PackedInt8Layout.inputBlock * PackedInt8Layout.inputBlock }
 
-    /// linear_int8_packed: x / smooth when smoothed, asymmetric u8 rows, then the packed GEMM over
+    /// linear_int8_packed: x / smooth when smoothed, asymmetric u8 rows (codes up to 255 or 127 by
+    /// input_bits), then the packed GEMM over
     /// panels of 16 columns split across the pool, then the activation on each panel.
     static func packedLinear(x input: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
                              colsums: UnsafeMutablePointer<Int32>, bias: UnsafePointer<Float>?, smooth: UnsafePointer<Float>?,
-                             out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: EpilogueActivation,
+                             out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, inputBits: Int, activation: EpilogueActivation,
                              scratch: UnsafeMutableRawPointer?) throws {
         guard let scratch else { throw IngotError(.internal, location: "linear_int8_packed", "no scratch buffer planned") }
+        let levels = PackedInt8Layout.inputLevels(inputBits: inputBits)
         let pool = Threads.pool
         let kp = paddedInputs(k)
         let q = scratch.assumingMemoryBound(to: UInt8.self)
@@ -123,7 +125,7 @@ enum Int8Execution {
             x = UnsafePointer(divided)
         }
         pool.parallelFor(m, minimumPerThread: 4) { rows in
-            ingot_q8p_quantize_rows(x + rows.lowerBound * k, Int64(rows.count), Int64(k), Int64(kp),
+            ingot_q8p_quantize_rows(x + rows.lowerBound * k, Int64(rows.count), Int64(k), Int64(kp), levels,
                                     q + rows.lowerBound * kp, xs + rows.lowerBound, xz + rows.lowerBound)
         }
         let panels = (n + PackedInt8Layout.panel - 1) / PackedInt8Layout.panel

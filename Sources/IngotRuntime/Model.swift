@@ -105,7 +105,9 @@ public final class Model: @unchecked Sendable {
     /// A hostile artifact would otherwise give silently wrong numbers.
     static func checkPackedWeights(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
         for node in graph.nodes {
-            guard case .linearInt8Packed = node.op else { continue }
+            guard case .linearInt8Packed(let attributes) = node.op else { continue }
+            let inputBits = attributes.inputBits
+            let limit = PackedInt8Layout.maxWeight(inputBits: inputBits)
             let name = graph[node.outputs[0]].name
             guard let k = graph.type(of: node.inputs[0]).shape.dims.last?.fixedValue,
                   let n = graph.type(of: node.inputs[2]).shape.dims.first?.fixedValue,
@@ -113,9 +115,9 @@ public final class Model: @unchecked Sendable {
                 throw IngotError(.format, file: file, location: "linear_int8_packed '\(name)'", "needs a fixed input dimension and constant packed weights")
             }
             let bytes = packed.toArray(of: Int8.self)
-            if let bad = bytes.firstIndex(where: { $0 > PackedInt8Layout.maxWeight || $0 < -PackedInt8Layout.maxWeight }) {
+            if let bad = bytes.firstIndex(where: { $0 > limit || $0 < -limit }) {
                 throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[1]].name)'",
-                                 "byte \(bad) is \(bytes[bad]), expected -\(PackedInt8Layout.maxWeight)...\(PackedInt8Layout.maxWeight)")
+                                 "byte \(bad) is \(bytes[bad]), expected -\(limit)...\(limit) for input_bits \(inputBits)")
             }
             let shape = PackedInt8Layout.shape(outputs: n, inputs: k)
             let (panels, blocks) = (shape[0], shape[1])

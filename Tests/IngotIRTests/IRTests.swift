@@ -165,7 +165,7 @@ final class VerifierTests: XCTestCase {
                   @p: \(packed)
                   @s: f32[20]
                   @c: \(colsums)
-                  %y: f32[batch, 20] = linear_int8_packed(%x, @p, @s, @c) {activation = none, smoothed = false}
+                  %y: f32[batch, 20] = linear_int8_packed(%x, @p, @s, @c) {activation = none, input_bits = 8, smoothed = false}
                   return %y
                 }
                 """).verificationProblems()
@@ -204,8 +204,8 @@ final class GraphCodecTests: XCTestCase {
                          .softmax(axis: -1), .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)),
                          .reshape(Shape(["batch", 2, 3])), .transpose(permutation: [1, 0, 2]), .slice(axis: 2, start: 1, end: 5),
                          .concat(axis: 0), .meanPool, .l2Normalize(axis: 1, epsilon: 1e-12), .cast(.f16),
-                         .linearSparse(activation: .geluTanh), .linearInt8Packed(activation: .silu, smoothed: true),
-                         .linearInt8Packed(activation: .none, smoothed: false)]
+                         .linearSparse(activation: .geluTanh), .linearInt8Packed(PackedLinearAttributes(activation: .silu, inputBits: 7, smoothed: true)),
+                         .linearInt8Packed(PackedLinearAttributes(activation: .none, inputBits: 8, smoothed: false))]
         var g = Graph(name: "ops")
         let x = g.addInput("x", TensorType(.f32, [2, 3]))
         for (i, op) in ops.enumerated() {
@@ -243,7 +243,7 @@ final class GraphCodecTests: XCTestCase {
         }
         var packed = Graph(name: "p")
         let x = packed.addInput("x", TensorType(.f32, [2, 3]))
-        packed.nodes.append(Node(op: .linearInt8Packed(activation: .none, smoothed: true), inputs: [x], outputs: [packed.addValue("y", TensorType(.f32, [2, 3]))]))
+        packed.nodes.append(Node(op: .linearInt8Packed(PackedLinearAttributes(activation: .none, inputBits: 8, smoothed: true)), inputs: [x], outputs: [packed.addValue("y", TensorType(.f32, [2, 3]))]))
         var p = GraphCodec.encode(packed)
         // The node ends `u8 smoothed, u8 1, u32 input, u8 1, u32 output`.
         XCTAssertEqual(p[p.count - 11], 1)

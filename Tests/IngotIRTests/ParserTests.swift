@@ -51,7 +51,7 @@ final class ParserTests: XCTestCase {
               %e: f32[batch, 8] = l2_normalize(%p) {axis = -1, epsilon = 1e-12}
               %h: f16[batch, 8] = cast(%e) {to = f16}
               %gi: f32[batch, seq, 8] = gather_int8(@q, @qs, %ids) {group = 4}
-              %lp: f32[batch, seq, 8] = linear_int8_packed(%l, @pk, @b, @pc, @b, @b) {activation = gelu, smoothed = true}
+              %lp: f32[batch, seq, 8] = linear_int8_packed(%l, @pk, @b, @pc, @b, @b) {activation = gelu, input_bits = 7, smoothed = true}
               %ls: f32[batch, seq, 8] = linear_sparse(%l, @sv, @sc, @so) {activation = none}
               return %e, %s1
             }

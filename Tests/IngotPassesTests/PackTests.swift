@@ -1,7 +1,8 @@
-// pack: textual IR in → out after `quantize=int8:weight-bits=7` with real weight data (the
-// packed bytes and column sums checked against the layout), and the cases where it must not
-// fire: 8-bit weights, block-wise scales, weight-only and static layers, weights without data,
-// and a pipeline that lists it before `quantize`.
+// pack: textual IR in → out after `quantize=int8` with 7-bit weights (u8 inputs) and 8-bit
+// weights (7-bit inputs) on real weight data (the packed bytes and column sums checked against
+// the layout), and the cases where it must not fire: 8-bit weights with `eight-bit=keep`,
+// block-wise scales, weight-only and static layers, weights without data, and a pipeline
+// that lists it before `quantize`.
 import IngotCore
 import IngotIR
 import IngotPasses
@@ -54,8 +55,8 @@ final class PackTests: XCTestCase {
               @w2.q8.packed: i8[1, 5, 64]
               @w2.q8.colsums: i32[3]
               @w2.q8.scales.n: f32[3]
-              %y: f32[batch, 20] = linear_int8_packed(%x, @w1.q8.packed, @w1.q8.scales.n, @w1.q8.colsums, @b1) {activation = gelu, smoothed = false}
-              %z: f32[batch, 3] = linear_int8_packed(%y, @w2.q8.packed, @w2.q8.scales.n, @w2.q8.colsums) {activation = none, smoothed = false}
+              %y: f32[batch, 20] = linear_int8_packed(%x, @w1.q8.packed, @w1.q8.scales.n, @w1.q8.colsums, @b1) {activation = gelu, input_bits = 8, smoothed = false}
+              %z: f32[batch, 3] = linear_int8_packed(%y, @w2.q8.packed, @w2.q8.scales.n, @w2.q8.colsums) {activation = none, input_bits = 8, smoothed = false}
               return %z
             }
 
@@ -68,6 +69,7 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(PackedInt8Layout.unpack(try bytes(g, "w2.q8.packed", as: Int8.self), outputs: 3, inputs: 20), rowMajor2)
         XCTAssertEqual(record.stat("layers_packed"), 2)
         XCTAssertEqual(record.stat("layers_skipped_8bit"), 0)
+        XCTAssertEqual(record.stat("layers_7bit_inputs"), 0)
         XCTAssertEqual(record.stat("weight_bytes_before"), Double(160 + 20 * 4 + 60 + 3 * 4))
         XCTAssertEqual(record.stat("weight_bytes_after"), Double(256 + 20 * 8 + 320 + 3 * 8))
     }
@@ -84,16 +86,30 @@ final class PackTests: XCTestCase {
         smoothed.setSource(of: smoothed.value(named: "b1s")!, ConstantSource(origin: "s", buffer: TensorBuffer(array: [Float](repeating: 2, count: 8))))
         _ = try Pass.pack.run(&smoothed)
         try smoothed.verify()
-        XCTAssertTrue(smoothed.text.contains("linear_int8_packed(%x, @w1.q8.packed, @w1.q8.scales.n, @w1.q8.colsums, @b1, @b1s) {activation = gelu, smoothed = true}"),
+        XCTAssertTrue(smoothed.text.contains("linear_int8_packed(%x, @w1.q8.packed, @w1.q8.scales.n, @w1.q8.colsums, @b1, @b1s) {activation = gelu, input_bits = 8, smoothed = true}"),
                       smoothed.text)
     }
 
-    func testDoesNotFireOnEightBitBlockWiseWeightOnlyOrStaticLayers() throws {
-        for options in [["weight-bits": "8"], ["weight-bits": "7", "mode": "weight-only"]] {
+    func testPacksEightBitLayersWithSevenBitInputs() throws {
+        var g = try quantized(["weight-bits": "8"])
+        let rowMajor1 = try bytes(g, "w1.q8", as: Int8.self)
+        XCTAssertEqual(rowMajor1.map { abs(Int($0)) }.max(), 127)
+        let record = try Pass.pack.run(&g, options: ["eight-bit": "u7"])
+        try g.verify()
+        XCTAssertTrue(g.text.contains("= linear_int8_packed(%x, @w1.q8.packed, @w1.q8.scales.n, @w1.q8.colsums, @b1) {activation = gelu, input_bits = 7, smoothed = false}"), g.text)
+        XCTAssertTrue(g.text.contains("{activation = none, input_bits = 7, smoothed = false}"), g.text)
+        XCTAssertEqual(PackedInt8Layout.unpack(try bytes(g, "w1.q8.packed", as: Int8.self), outputs: 20, inputs: 8), rowMajor1)
+        XCTAssertEqual(record.stat("layers_packed"), 2)
+        XCTAssertEqual(record.stat("layers_7bit_inputs"), 2)
+    }
+
+    func testDoesNotFireOnEightBitWhenKeptBlockWiseWeightOnlyOrStaticLayers() throws {
+        for (options, packOptions) in [(["weight-bits": "8"], [:]), (["weight-bits": "8"], ["eight-bit": "keep"]),
+                                       (["weight-bits": "7", "mode": "weight-only"], ["eight-bit": "u7"])] {
             var g = try quantized(options)
             XCTAssertTrue(g.text.contains("linear_int8("), "\(options)")
             let before = g.text
-            let record = try Pass.pack.run(&g)
+            let record = try Pass.pack.run(&g, options: packOptions)
             XCTAssertEqual(g.text, before, "\(options)")
             XCTAssertEqual(record.stat("layers_packed"), 0, "\(options)")
             if options["weight-bits"] == "8" { XCTAssertEqual(record.stat("layers_skipped_8bit"), 2) }

@@ -78,7 +78,7 @@ final class LinearFixture {
 
         kp = (k + PackedInt8Layout.inputBlock - 1) / PackedInt8Layout.inputBlock * PackedInt8Layout.inputBlock
         let sevenBit = WeightQuantizer.quantize(Array(UnsafeBufferPointer(start: weights, count: n * k)), rows: n, cols: k, group: k,
-                                                limit: Float(PackedInt8Layout.maxWeight))
+                                                limit: Float(PackedInt8Layout.maxWeight(inputBits: 8)))
         let packed = PackedInt8Layout.pack(sevenBit.values, outputs: n, inputs: k)
         packedWeights = .allocate(capacity: packed.packed.count)
         packedWeights.initialize(from: packed.packed, count: packed.packed.count)
@@ -112,7 +112,7 @@ final class LinearFixture {
     @inline(__always)
     func runPackedInt8() {
         let (m, k) = (Int64(shape.m), Int64(shape.k))
-        ingot_q8p_quantize_rows(x, m, k, Int64(kp), packedRows, packedRowScales, packedRowZeros)
+        ingot_q8p_quantize_rows(x, m, k, Int64(kp), 255, packedRows, packedRowScales, packedRowZeros)
         ingot_q8p_gemm(packedRows, packedRowScales, packedRowZeros, m, Int64(kp), packedWeights, packedWeightScales,
                        packedColsums, Int64(shape.n), bias, out, 0, Int64(panels))
     }

@@ -12,6 +12,8 @@
 
 /// 1 when the running CPU supports AVX2 and FMA, else 0.
 int ingot_cpu_has_avx2_fma(void);
+/// AVX-512 VNNI with 256-bit (VL) forms, and the OS saves AVX-512 state.
+int ingot_cpu_has_avx512_vnni(void);
 
 /// CPUs in this process's affinity mask, or 0 when it cannot be read.
 int ingot_affinity_cpu_count(void);

@@ -7,27 +7,34 @@
 //     %y = linear_int8(%x, @w.q8, @w.q8.scales, @b) {group = K, mode = dynamic, …}
 //   →
 //     @w.q8.packed: i8[⌈N/16⌉, ⌈K/4⌉, 64]   @w.q8.scales.n: f32[N]   @w.q8.colsums: i32[N]
-//     %y = linear_int8_packed(%x, @w.q8.packed, @w.q8.scales.n, @w.q8.colsums, @b) {activation = …, smoothed = …}
+//     %y = linear_int8_packed(%x, @w.q8.packed, @w.q8.scales.n, @w.q8.colsums, @b) {activation = …, input_bits = 8, smoothed = …}
 //
-// Activations become asymmetric u8 per row, x ≈ s·(q − z), so
+// Activations become asymmetric codes per row, x ≈ s·(q − z), so
 //   x·wᵀ ≈ s·scale_w·(Σ_k q[k]·w[n, k] − z·colsums[n]),
-// exact in int32 because every vpmaddubsw pair sum 2·255·63 stays below 2^15: that bound is
-// why the pass needs 7-bit weights (`quantize=int8:weight-bits=7`). It does not fire on 8-bit
-// weights, block-wise scales (group < K), static or weight-only layers, or weights without data.
+// exact in int32 while every vpmaddubsw pair sum stays below 2^15: u8 codes (input_bits 8)
+// need |w| ≤ 63, the weights of `quantize=int8:weight-bits=7`; with `eight-bit=u7`, 8-bit
+// weights are packed too, with codes 0...127 (input_bits 7, half the activation resolution).
+// It does not fire on 8-bit weights unless asked, block-wise scales (group < K), static or
+// weight-only layers, or weights without data. Runs after `quantize`, last in a pipeline.
 
 import IngotCore
 import IngotIR
 
 extension Pass {
     /// Runs after `quantize` (it rewrites what quantize produced), last in a pipeline.
+    /// quantize measures its candidates packed the same way (PassContext.passesAfter).
     public static let pack = Pass(
-        name: "pack", summary: "pre-pack 7-bit int8 weights into the packed kernel's panel layout",
+        name: "pack", summary: "pre-pack int8 weights into the packed kernel's panel layout",
+        options: [
+            PassOption("eight-bit", .choice(["keep", "u7"]), default: "keep",
+                       "8-bit weights: kept for the s8 × s8 kernel, or packed with 7-bit activation codes"),
+        ],
         requires: ["quantize"],
-        body: { g, _, _ in try packInt8(&g) })
+        body: { g, options, _ in try packInt8(&g, packEightBit: options["eight-bit"] == "u7") })
 
-    static func packInt8(_ g: inout Graph) throws -> PassRecord {
+    static func packInt8(_ g: inout Graph, packEightBit: Bool) throws -> PassRecord {
         var rw = Rewriter()
-        var rowMajorBytes = 0, packedBytes = 0, skippedWide = 0
+        var rowMajorBytes = 0, packedBytes = 0, skippedWide = 0, sevenBitInputs = 0
         let users = g.users()
         for (i, node) in g.nodes.enumerated() {
             guard case .linearInt8(let a) = node.op, a.mode == .dynamic else { continue }
@@ -37,10 +44,12 @@ extension Pass {
                   let source = g.constant(w)?.source else { continue }
             let (n, k) = (dims[0], dims[1])
             let values = try source.load().toArray(of: Int8.self)
-            guard values.allSatisfy({ abs(Int($0)) <= Int(PackedInt8Layout.maxWeight) }) else {
+            let inputBits = values.allSatisfy({ abs(Int($0)) <= Int(PackedInt8Layout.maxWeight(inputBits: 8)) }) ? 8 : 7
+            guard inputBits == 8 || (packEightBit && !values.contains(Int8.min)) else {
                 skippedWide += 1
                 continue
             }
+            if inputBits == 7 { sevenBitInputs += 1 }
             let name = g[w].name
             let packed = g.addDerivedConstant(name + ".packed", TensorType(.i8, Shape(fixed: PackedInt8Layout.shape(outputs: n, inputs: k))),
                                               parents: [w], origin: "\(name) in 16-column panels") { parents in
@@ -54,12 +63,13 @@ extension Pass {
                                                   origin: "\(g[scales].name) as one vector") { $0[0] }
             var inputs = [x, packed, flatScales, colsums]
             inputs += node.inputs.dropFirst(3)
-            rw.replace(i, with: [Node(op: .linearInt8Packed(activation: a.activation, smoothed: a.smoothed), inputs: inputs, outputs: node.outputs)])
+            rw.replace(i, with: [Node(op: .linearInt8Packed(PackedLinearAttributes(activation: a.activation, inputBits: inputBits, smoothed: a.smoothed)), inputs: inputs, outputs: node.outputs)])
             rowMajorBytes += n * k + n * 4
             packedBytes += PackedInt8Layout.shape(outputs: n, inputs: k).reduce(1, *) + n * 8
         }
         rw.finish(&g)
-        return PassRecord(name: "pack", stats: [("layers_packed", Double(rw.count)), ("layers_skipped_8bit", Double(skippedWide)),
+        return PassRecord(name: "pack", stats: [("layers_packed", Double(rw.count)), ("layers_7bit_inputs", Double(sevenBitInputs)),
+                                                ("layers_skipped_8bit", Double(skippedWide)),
                                                 ("weight_bytes_before", Double(rowMajorBytes)), ("weight_bytes_after", Double(packedBytes))])
     }
 }

@@ -228,12 +228,16 @@ struct Int8Quantizer {
         return w.enumerated().map { $0.element * s[$0.offset % k] }
     }
 
-    /// The graph the calibrator measures: converted, and with 7-bit weights also packed, since
-    /// `pack` (which the pipeline requires after weight-bits=7) changes the activation
-    /// quantization to asymmetric u8 — measuring the unpacked form would overstate the error.
+    /// The graph the calibrator measures: converted, then packed as a later `pack` step will
+    /// (with 7-bit weights `pack` always follows), since packing changes the activation
+    /// quantization to asymmetric u8 — measuring the unpacked form would misstate the error.
     func measured(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
         var g = try converted(base, sites: sites)
-        if sites.contains(where: { $0.limit < 127 }) { _ = try Pass.packInt8(&g) }
+        if let pack = context.passesAfter.first(where: { $0.pass.name == Pass.pack.name }) {
+            _ = try Pass.packInt8(&g, packEightBit: pack.options["eight-bit"] == "u7")
+        } else if sites.contains(where: { $0.limit < 127 }) {
+            _ = try Pass.packInt8(&g, packEightBit: false)
+        }
         return g
     }
 
