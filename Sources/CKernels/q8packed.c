@@ -173,106 +173,61 @@ static inline void store_tile(__m256i acc[4][2], const float *scales, const int3
     }
 }
 
-/// Rows r0..<r0+rows (rows ≤ 4) of one panel; missing rows repeat the first and are not stored.
-__attribute__((target("avx2,fma")))
-static inline void tile_avx2(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
-                             int64_t kp, const int8_t *panel, const float *ws, const int32_t *colsums, int64_t n,
-                             const float *bias, float *y, int64_t j0, int64_t cols) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    const uint8_t *x0 = q + r0 * kp;
-    const uint8_t *x1 = rows > 1 ? x0 + kp : x0, *x2 = rows > 2 ? x0 + 2 * kp : x0, *x3 = rows > 3 ? x0 + 3 * kp : x0;
-    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
-    for (int64_t b = 0; b < blocks; b++) {
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + b * 64));
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + b * 64 + 32));
-        int32_t v;
-        memcpy(&v, x0 + 4 * b, 4);
-        __m256i xb = _mm256_set1_epi32(v);
-        a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
-        a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
-        memcpy(&v, x1 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
-        a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
-        memcpy(&v, x2 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a20 = _mm256_add_epi32(a20, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
-        a21 = _mm256_add_epi32(a21, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
-        memcpy(&v, x3 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a30 = _mm256_add_epi32(a30, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones));
-        a31 = _mm256_add_epi32(a31, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones));
-    }
-    __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    store_tile(acc, scales, zeros, r0, rows, ws, colsums, n, bias, y, j0, cols);
-}
-
-/// tile_avx2 with AVX-512 VNNI on 256-bit registers: vpdpbusd adds the four u8 × s8 products
-/// of each column straight into its int32 sum (one instruction for maddubs + madd + add), so
-/// the sums, and therefore the outputs, are the same bits.
-__attribute__((target("avx512vnni,avx512vl,avx2,fma")))
-static inline void tile_vnni(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows,
-                             int64_t kp, const int8_t *panel, const float *ws, const int32_t *colsums, int64_t n,
-                             const float *bias, float *y, int64_t j0, int64_t cols) {
-    const uint8_t *x0 = q + r0 * kp;
-    const uint8_t *x1 = rows > 1 ? x0 + kp : x0, *x2 = rows > 2 ? x0 + 2 * kp : x0, *x3 = rows > 3 ? x0 + 3 * kp : x0;
-    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
-    for (int64_t b = 0; b < blocks; b++) {
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + b * 64));
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + b * 64 + 32));
-        int32_t v;
-        memcpy(&v, x0 + 4 * b, 4);
-        __m256i xb = _mm256_set1_epi32(v);
-        a00 = _mm256_dpbusd_epi32(a00, xb, w0);
-        a01 = _mm256_dpbusd_epi32(a01, xb, w1);
-        memcpy(&v, x1 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a10 = _mm256_dpbusd_epi32(a10, xb, w0);
-        a11 = _mm256_dpbusd_epi32(a11, xb, w1);
-        memcpy(&v, x2 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a20 = _mm256_dpbusd_epi32(a20, xb, w0);
-        a21 = _mm256_dpbusd_epi32(a21, xb, w1);
-        memcpy(&v, x3 + 4 * b, 4);
-        xb = _mm256_set1_epi32(v);
-        a30 = _mm256_dpbusd_epi32(a30, xb, w0);
-        a31 = _mm256_dpbusd_epi32(a31, xb, w1);
-    }
-    __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    store_tile(acc, scales, zeros, r0, rows, ws, colsums, n, bias, y, j0, cols);
+// One 4-row × 16-column tile kernel and its panel loop per instruction set, from one body:
+// ACCUMULATE(acc, xb, w) adds to the eight int32 sums in acc the products of the four
+// activation bytes broadcast in xb with the 8 columns × 4 weight bytes in w. AVX2 does it
+// with vpmaddubsw, vpmaddwd by ones and vpaddd; AVX-512 VNNI with one vpdpbusd. Both sums
+// are exact (see ingot_q8packed.h), so both paths produce the same bits.
+// Rows r0..<r0+rows (rows ≤ 4) of each panel; missing rows repeat the first and are not stored.
+#define Q8P_DEFINE_GEMM(SUFFIX, TARGET, ACCUMULATE)                                                                     \
+__attribute__((target(TARGET)))                                                                                        \
+static inline void tile_##SUFFIX(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t r0, int64_t rows, \
+                                 int64_t kp, const int8_t *panel, const float *ws, const int32_t *colsums, int64_t n,  \
+                                 const float *bias, float *y, int64_t j0, int64_t cols) {                             \
+    const uint8_t *x[4] = {q + r0 * kp, q + r0 * kp, q + r0 * kp, q + r0 * kp};                                        \
+    for (int64_t r = 1; r < rows; r++) x[r] = q + (r0 + r) * kp;                                                       \
+    __m256i acc[4][2];                                                                                                 \
+    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();                                        \
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;                                                                      \
+    for (int64_t b = 0; b < blocks; b++) {                                                                             \
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + b * 64));                                      \
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + b * 64 + 32));                                 \
+        for (int r = 0; r < 4; r++) {                                                                                  \
+            int32_t v;                                                                                                 \
+            memcpy(&v, x[r] + 4 * b, 4);                                                                               \
+            const __m256i xb = _mm256_set1_epi32(v);                                                                   \
+            acc[r][0] = ACCUMULATE(acc[r][0], xb, w0);                                                                 \
+            acc[r][1] = ACCUMULATE(acc[r][1], xb, w1);                                                                 \
+        }                                                                                                              \
+    }                                                                                                                  \
+    store_tile(acc, scales, zeros, r0, rows, ws, colsums, n, bias, y, j0, cols);                                       \
+}                                                                                                                      \
+                                                                                                                       \
+__attribute__((target(TARGET)))                                                                                        \
+static void gemm_##SUFFIX(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,          \
+                          const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,     \
+                          float *y, int64_t p0, int64_t p1) {                                                          \
+    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;                                                                      \
+    for (int64_t p = p0; p < p1; p++) {                                                                                \
+        const int8_t *panel = wp + p * blocks * 64;                                                                    \
+        const int64_t j0 = p * INGOT_Q8P_PANEL;                                                                        \
+        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;                                      \
+        for (int64_t i = 0; i < m; i += 4) {                                                                           \
+            tile_##SUFFIX(q, scales, zeros, i, m - i < 4 ? m - i : 4, kp, panel, ws, colsums, n, bias, y, j0, cols);   \
+        }                                                                                                              \
+    }                                                                                                                  \
 }
 
 __attribute__((target("avx2,fma")))
-static void gemm_avx2(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
-                      const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
-                      float *y, int64_t p0, int64_t p1) {
-    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
-    for (int64_t p = p0; p < p1; p++) {
-        const int8_t *panel = wp + p * blocks * 64;
-        const int64_t j0 = p * INGOT_Q8P_PANEL;
-        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;
-        for (int64_t i = 0; i < m; i += 4) {
-            tile_avx2(q, scales, zeros, i, m - i < 4 ? m - i : 4, kp, panel, ws, colsums, n, bias, y, j0, cols);
-        }
-    }
+static inline __m256i accumulate_avx2(__m256i acc, __m256i xb, __m256i w) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w), _mm256_set1_epi16(1)));
 }
 
 __attribute__((target("avx512vnni,avx512vl,avx2,fma")))
-static void gemm_vnni(const uint8_t *q, const float *scales, const int32_t *zeros, int64_t m, int64_t kp,
-                      const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
-                      float *y, int64_t p0, int64_t p1) {
-    const int64_t blocks = kp / INGOT_Q8P_KBLOCK;
-    for (int64_t p = p0; p < p1; p++) {
-        const int8_t *panel = wp + p * blocks * 64;
-        const int64_t j0 = p * INGOT_Q8P_PANEL;
-        const int64_t cols = n - j0 < INGOT_Q8P_PANEL ? n - j0 : INGOT_Q8P_PANEL;
-        for (int64_t i = 0; i < m; i += 4) {
-            tile_vnni(q, scales, zeros, i, m - i < 4 ? m - i : 4, kp, panel, ws, colsums, n, bias, y, j0, cols);
-        }
-    }
-}
+static inline __m256i accumulate_vnni(__m256i acc, __m256i xb, __m256i w) { return _mm256_dpbusd_epi32(acc, xb, w); }
+
+Q8P_DEFINE_GEMM(avx2, "avx2,fma", accumulate_avx2)
+Q8P_DEFINE_GEMM(vnni, "avx512vnni,avx512vl,avx2,fma", accumulate_vnni)
 #endif
 
 static int vnni_allowed = 1;

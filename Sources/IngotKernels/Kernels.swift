@@ -133,29 +133,18 @@ public enum Kernels {
         }
     }
 
-    /// e^x for x ≤ 0 (softmax arguments after subtracting the row max): 2^(x·log₂e) split into
-    /// a rounded integer n and f ∈ [−½, ½], 2^f by a degree-6 polynomial, 2^n through the
-    /// exponent bits. Relative error < 1e-6 for x ≥ −10 and < 5e-6 down to −87 (rounding of
-    /// x·log₂e dominates; checked in tests). Below −87 it returns 0.
-    /// Only arithmetic and bit casts, so loops over it vectorize with plain SSE2.
+    /// e^x for x ≤ 0 (softmax arguments after subtracting the row max), one value: lane 0 of
+    /// the 8-lane form below (the tails of softmax rows use it).
     @inline(__always)
     public static func fastExpNonPositive(_ x: Float) -> Float {
-        let t = max(x, -87) * 1.44269504088896341
-        let n = (t + 12582912) - 12582912
-        let f = t - n
-        var p: Float = 1.535336188319500e-4
-        p = p * f + 1.339887440266574e-3
-        p = p * f + 9.618437357674640e-3
-        p = p * f + 5.550332471162809e-2
-        p = p * f + 2.402264791363012e-1
-        p = p * f + 6.931472028550421e-1
-        p = p * f + 1
-        let scale = Float(bitPattern: UInt32(bitPattern: (Int32(n) + 127) << 23))
-        return x < -87 ? 0 : p * scale
+        fastExpNonPositive(SIMD8(repeating: x))[0]
     }
 
-    /// fastExpNonPositive on 8 lanes, the same value in every lane: 2^n comes from the low
-    /// mantissa bits of t + 1.5·2^23, which hold n once t is rounded there.
+    /// e^x for x ≤ 0 on 8 lanes: 2^(x·log₂e) split into a rounded integer n and f ∈ [−½, ½],
+    /// 2^f by a degree-6 polynomial, 2^n through the exponent bits (n sits in the low mantissa
+    /// bits of t + 1.5·2^23 once t is rounded there). Relative error < 1e-6 for x ≥ −10 and
+    /// < 5e-6 down to −87 (rounding of x·log₂e dominates; checked in tests). Below −87 it
+    /// returns 0. Only arithmetic, compares and bit casts.
     @inline(__always)
     public static func fastExpNonPositive(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // (replacing(with:where:) rather than pointwiseMax, which the optimizer leaves generic.)
