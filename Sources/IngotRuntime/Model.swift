@@ -100,8 +100,9 @@ public final class Model: @unchecked Sendable {
         }
     }
 
-    /// Packed int8 weights of `linear_int8_packed` stay within ±63 (the kernel's no-saturation
-    /// bound) and each colsums[n] equals its row's sum, including zero padding past N and K.
+    /// Packed int8 weights of `linear_int8_packed` stay within the kernel's no-saturation bound
+    /// for the node's input_bits (±63 for 8, ±127 for 7) and each colsums[n] equals its row's
+    /// sum, including zero padding past N and K.
     /// A hostile artifact would otherwise give silently wrong numbers.
     static func checkPackedWeights(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
         for node in graph.nodes {

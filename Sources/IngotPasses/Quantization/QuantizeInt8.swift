@@ -108,9 +108,9 @@ struct Int8Quantizer {
                 }
                 var error = try calibrator.outputError(reference: float, candidate: try candidate())
                 let ranked = sites.indices.sorted { (sensitivity[sites[$0].node] ?? 0) > (sensitivity[sites[$1].node] ?? 0) }
-                // With 7-bit weights the most sensitive layers first go back to 8 bits (the exact
-                // sign-trick kernel, still int8) — each kept only if the output error falls — and
-                // only then to float.
+                // With 7-bit weights the most sensitive layers first go back to 8 bits (the s8 × s8
+                // kernel, or packed with 7-bit codes after `pack:eight-bit=u7`; still int8) — each
+                // kept only if the output error falls — and only then to float.
                 var widened = 0
                 for i in ranked where error > budget && sites[i].limit < 127 {
                     sites[i].limit = 127
