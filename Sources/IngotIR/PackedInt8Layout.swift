@@ -42,6 +42,11 @@ public enum PackedInt8Layout {
         return (packed, colsums)
     }
 
+    /// colsums[n] = Σ_k w[n, k] of row-major w[N, K]: what `pack` returns beside the bytes.
+    public static func rowSums(_ w: [Int8], outputs n: Int, inputs k: Int) -> [Int32] {
+        (0..<n).map { row in w[row * k..<(row + 1) * k].reduce(Int32(0)) { $0 + Int32($1) } }
+    }
+
     /// The inverse of `pack` for the first n rows and k inputs (tests and `ingot inspect`).
     public static func unpack(_ packed: [Int8], outputs n: Int, inputs k: Int) -> [Int8] {
         let blocks = shape(outputs: n, inputs: k)[1]

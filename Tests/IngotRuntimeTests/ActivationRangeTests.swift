@@ -52,15 +52,11 @@ final class ActivationRangeTests: XCTestCase {
     /// dev sentences. Measured cosine mean 0.9490 (MSE) against 0.9175 (min-max); the
     /// 99.99th percentile reaches 0.9910 (`Formats/passes.md` compares the estimators).
     func testMSERangesBeatMinMaxRangesEndToEnd() throws {
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
-        let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
+        let ids = try miniLMDevSentenceIDs()
         let float = try Model(path: try BuiltArtifacts.miniLM())
         var cosine: [String: Double] = [:]
         for method in ["minmax", "mse"] {
-            let path = try BuiltArtifacts.path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-static-\(method)",
-                                               passes: "fuse,quantize=int8:mode=static:calibrate=\(method):smooth=0.5",
-                                               calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
-                                               evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
+            let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-static-\(method)", passes: "fuse,quantize=int8:mode=static:calibrate=\(method):smooth=0.5")
             cosine[method] = try AccuracyEvaluator.encoders(baseline: float, candidate: try Model(path: path), sentences: ids).cosineMean
         }
         XCTAssertGreaterThan(try XCTUnwrap(cosine["mse"]), try XCTUnwrap(cosine["minmax"]) + 0.01)

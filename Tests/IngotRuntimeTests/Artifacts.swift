@@ -44,6 +44,13 @@ enum BuiltArtifacts {
     }
 
     static func miniLM() throws -> String { try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm") }
+    /// MiniLM built with `passes`, calibrated on all calibration sentences and evaluated on the
+    /// dev sentences (as `ingot build --calibration C --eval E`).
+    static func miniLMCalibrated(name: String, passes: String) throws -> String {
+        try path(for: try requireModel(TestPaths.miniLMDir), name: name, passes: passes,
+                 calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
+                 evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
+    }
     static func smolLM2() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2") }
     /// The int8 recipe the closing note reports: fused, SmoothQuant α = 0.5, per-channel int8,
     /// the most sensitive layers kept float until 1 − mean cosine ≤ 0.001 on calibration text.
@@ -55,10 +62,7 @@ enum BuiltArtifacts {
     /// back to 8 bits until the calibration output error is ≤ 0.00105, calibrated on all 361
     /// calibration sentences (as `ingot build --calibration C --eval E`).
     static func miniLMInt8Packed() throws -> String {
-        try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8-packed",
-                 passes: "fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack",
-                 calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
-                 evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
+        try miniLMCalibrated(name: "minilm-int8-packed", passes: "fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack")
     }
     /// int8 weights in 32-input groups, float activations (weight-only): the language-model recipe.
     static func smolLM2Int8() throws -> String {
@@ -93,4 +97,9 @@ func cosine(_ a: [Float], _ b: [Float]) -> Double {
 func readJSONL(_ url: URL) throws -> [JSONValue] {
     let text = try String(contentsOf: url, encoding: .utf8)
     return try text.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+}
+
+/// Token ids of the 300 MiniLM dev sentences (PyTorch reference tokenization).
+func miniLMDevSentenceIDs() throws -> [[Int32]] {
+    try readJSONL(try requireReference("minilm/dev/tokens.jsonl")).map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
 }

@@ -11,8 +11,7 @@ import IngotTestSupport
 
 final class Int8AccuracyTests: XCTestCase {
     func testMiniLMInt8MeetsTheEmbeddingBars() throws {
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
-        let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
+        let ids = try miniLMDevSentenceIDs()
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: try BuiltArtifacts.miniLMInt8())
         XCTAssertTrue(int8.graph.nodes.contains { $0.op.name == "linear_int8" })
         let a = try AccuracyEvaluator.encoders(baseline: float, candidate: int8, sentences: ids)
@@ -28,8 +27,7 @@ final class Int8AccuracyTests: XCTestCase {
     /// The packed recipe (README, demo): most layers 7-bit on the packed kernel, the rest 8-bit.
     /// Measured on the 300 dev sentences: cosine mean 0.99884, min 0.99803, top-1 96.0%.
     func testMiniLMPackedInt8MeetsTheEmbeddingBars() throws {
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
-        let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
+        let ids = try miniLMDevSentenceIDs()
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: try BuiltArtifacts.miniLMInt8Packed())
         let packed = int8.graph.nodes.filter { $0.op.name == "linear_int8_packed" }.count
         let rowMajor = int8.graph.nodes.filter { $0.op.name == "linear_int8" }.count
@@ -47,12 +45,8 @@ final class Int8AccuracyTests: XCTestCase {
     /// (`pack:eight-bit=u7`), no sensitivity search. Measured on the 300 dev sentences: cosine
     /// mean 0.99827, min 0.99643, top-1 94.7% (below the 95% bar, so not the default recipe).
     func testMiniLMEightBitWeightsWithSevenBitInputs() throws {
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
-        let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
-        let path = try BuiltArtifacts.path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8-u7",
-                                           passes: "fuse,quantize=int8:smooth=0.5,pack:eight-bit=u7",
-                                           calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
-                                           evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
+        let ids = try miniLMDevSentenceIDs()
+        let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-int8-u7", passes: "fuse,quantize=int8:smooth=0.5,pack:eight-bit=u7")
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: path)
         let bits = int8.graph.nodes.compactMap { node -> Int? in
             if case .linearInt8Packed(let a) = node.op { return a.inputBits }
@@ -68,12 +62,8 @@ final class Int8AccuracyTests: XCTestCase {
     /// 99.99th percentile (SmoothQuant α = 0.5), so every linear layer runs with a fixed
     /// input scale. Measured on the 300 dev sentences: cosine mean 0.99105, min 0.9848, top-1 87%.
     func testMiniLMStaticInt8WithPercentileRanges() throws {
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
-        let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
-        let path = try BuiltArtifacts.path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-static-percentile",
-                                           passes: "fuse,quantize=int8:mode=static:calibrate=percentile:smooth=0.5",
-                                           calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path,
-                                           evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
+        let ids = try miniLMDevSentenceIDs()
+        let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-static-percentile", passes: "fuse,quantize=int8:mode=static:calibrate=percentile:smooth=0.5")
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: path)
         let scales = int8.graph.nodes.compactMap { node -> Float? in
             if case .linearInt8(let a) = node.op, a.mode == .static { return a.inputScale }

@@ -57,7 +57,7 @@ extension Pass {
             }
             let colsums = g.addDerivedConstant(name + ".colsums", TensorType(.i32, Shape(fixed: [n])), parents: [w],
                                                origin: "row sums of \(name)") { parents in
-                TensorBuffer(array: PackedInt8Layout.pack(parents[0].toArray(of: Int8.self), outputs: n, inputs: k).colsums)
+                TensorBuffer(array: PackedInt8Layout.rowSums(parents[0].toArray(of: Int8.self), outputs: n, inputs: k))
             }
             let flatScales = g.addDerivedConstant(g[scales].name + ".n", TensorType(.f32, Shape(fixed: [n])), parents: [scales],
                                                   origin: "\(g[scales].name) as one vector") { $0[0] }
