@@ -1,5 +1,6 @@
 // Shape: tensor shapes whose dimensions are fixed sizes or named symbols
-// ("batch", "seq") bound at run time. No broadcasting rules live here; ops define them.
+// ("batch", "seq") bound at run time, and the one numpy broadcasting rule (over shapes for IR
+// type inference, over sizes for code that runs on data). Ops decide whether they broadcast.
 
 public enum Dim: Hashable, Sendable, CustomStringConvertible {
     case fixed(Int)
@@ -74,6 +75,41 @@ public struct Shape: Hashable, Sendable, CustomStringConvertible, ExpressibleByA
     public var description: String { "[" + dims.map(\.description).joined(separator: ", ") + "]" }
 
     public subscript(i: Int) -> Dim { dims[i] }
+}
+
+extension Shape {
+    /// numpy broadcasting: shapes align on their last dimension, a missing leading dimension
+    /// counts as 1, and a 1 takes the other side's size; a symbol matches only itself or 1.
+    /// [batch, seq, 8] and [8] → [batch, seq, 8]; [1, seq] and [batch, 1] → [batch, seq].
+    /// Throws IngotError(.shape) naming the first dimension of the result that differs.
+    public static func broadcast(_ a: Shape, _ b: Shape) throws -> Shape {
+        Shape(try broadcastDims(a.dims, b.dims, one: .fixed(1), a.description, b.description))
+    }
+
+    /// The same rule over fixed sizes: [2, 1, 4] and [3, 1] → [2, 3, 4].
+    public static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        try broadcastDims(a, b, one: 1, a.description, b.description)
+    }
+}
+
+/// Result dimensions of numpy broadcasting of `a` and `b`, `one` the size that stretches.
+private func broadcastDims<D: Equatable & CustomStringConvertible>(_ a: [D], _ b: [D], one: D,
+                                                                    _ aText: String, _ bText: String) throws -> [D] {
+    let n = max(a.count, b.count)
+    var out: [D] = []
+    out.reserveCapacity(n)
+    for i in 0..<n {
+        let da = i < n - a.count ? one : a[i - (n - a.count)]
+        let db = i < n - b.count ? one : b[i - (n - b.count)]
+        if da == db { out.append(da) }
+        else if da == one { out.append(db) }
+        else if db == one { out.append(da) }
+        else {
+            throw IngotError(.shape, location: "broadcast",
+                             "shapes \(aText) and \(bText) do not broadcast (dimension \(i): \(da) vs \(db))")
+        }
+    }
+    return out
 }
 
 extension Dim: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {

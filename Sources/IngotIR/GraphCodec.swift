@@ -11,12 +11,6 @@ public enum GraphCodec {
     static let maxRank = 8
     static let maxNameLength = 4096
 
-    enum OpCode: UInt16 {
-        case gather = 1, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention,
-             reshape, transpose, slice, concat, meanPool, l2Normalize, cast,
-             linear, linearInt8, swiglu, addLayerNorm, addRMSNorm, split, gatherInt8, linearSparse, linearInt8Packed
-    }
-
     // MARK: Encoding
 
     public static func encode(_ graph: Graph) -> [UInt8] {
@@ -55,46 +49,11 @@ public enum GraphCodec {
         }
     }
 
+    /// u16 op code, then the attributes as the op's definition writes them.
     static func writeOp(_ op: Op, _ w: inout ByteWriter) {
-        switch op {
-        case .gather: w.u16(OpCode.gather.rawValue)
-        case .matmul(let t): w.u16(OpCode.matmul.rawValue); w.u8(t ? 1 : 0)
-        case .binary(let k): w.u16(OpCode.binary.rawValue); w.u8(k.rawValue)
-        case .gelu(let a): w.u16(OpCode.gelu.rawValue); w.u8(a.rawValue)
-        case .silu: w.u16(OpCode.silu.rawValue)
-        case .layerNorm(let e): w.u16(OpCode.layerNorm.rawValue); w.f32(e)
-        case .rmsNorm(let e): w.u16(OpCode.rmsNorm.rawValue); w.f32(e)
-        case .rope(let theta, let heads, let headDim, let style):
-            w.u16(OpCode.rope.rawValue); w.f32(theta); w.u32(UInt32(heads)); w.u32(UInt32(headDim)); w.u8(style.rawValue)
-        case .softmax(let axis): w.u16(OpCode.softmax.rawValue); w.i32(Int32(axis))
-        case .attention(let a):
-            w.u16(OpCode.attention.rawValue)
-            w.u32(UInt32(a.heads)); w.u32(UInt32(a.kvHeads)); w.u32(UInt32(a.headDim))
-            w.u8((a.causal ? 1 : 0) | (a.kvCache ? 2 : 0))
-            w.f32(a.scale)
-        case .reshape(let s): w.u16(OpCode.reshape.rawValue); writeShape(s, &w)
-        case .transpose(let p): w.u16(OpCode.transpose.rawValue); w.u8(UInt8(p.count)); for x in p { w.u8(UInt8(x)) }
-        case .slice(let axis, let start, let end):
-            w.u16(OpCode.slice.rawValue); w.i32(Int32(axis)); w.u64(UInt64(start)); w.u64(UInt64(end))
-        case .concat(let axis): w.u16(OpCode.concat.rawValue); w.i32(Int32(axis))
-        case .meanPool: w.u16(OpCode.meanPool.rawValue)
-        case .l2Normalize(let axis, let e): w.u16(OpCode.l2Normalize.rawValue); w.i32(Int32(axis)); w.f32(e)
-        case .cast(let d): w.u16(OpCode.cast.rawValue); w.u8(d.rawValue)
-        case .linear(let a): w.u16(OpCode.linear.rawValue); w.u8(a.rawValue)
-        case .linearInt8(let a):
-            w.u16(OpCode.linearInt8.rawValue); w.u32(UInt32(a.group)); w.u8(a.activation.rawValue); w.u8(a.mode.rawValue)
-            w.f32(a.inputScale); w.u8(a.smoothed ? 1 : 0)
-        case .swiglu: w.u16(OpCode.swiglu.rawValue)
-        case .gatherInt8(let g): w.u16(OpCode.gatherInt8.rawValue); w.u32(UInt32(g))
-        case .addLayerNorm(let e): w.u16(OpCode.addLayerNorm.rawValue); w.f32(e)
-        case .addRMSNorm(let e): w.u16(OpCode.addRMSNorm.rawValue); w.f32(e)
-        case .split(let axis, let sizes):
-            w.u16(OpCode.split.rawValue); w.i32(Int32(axis)); w.u8(UInt8(sizes.count))
-            for n in sizes { w.u64(UInt64(n)) }
-        case .linearSparse(let a): w.u16(OpCode.linearSparse.rawValue); w.u8(a.rawValue)
-        case .linearInt8Packed(let a):
-            w.u16(OpCode.linearInt8Packed.rawValue); w.u8(a.activation.rawValue); w.u8(UInt8(clamping: a.inputBits)); w.u8(a.smoothed ? 1 : 0)
-        }
+        let definition = op.definition
+        w.u16(definition.code.rawValue)
+        definition.encode(op, &w)
     }
 
     // MARK: Decoding
@@ -179,108 +138,12 @@ public enum GraphCodec {
         return Shape(dims)
     }
 
-    static func readEnum<E: RawRepresentable>(_ r: inout ByteReader, _ field: String, _ type: E.Type) throws -> E where E.RawValue == UInt8 {
-        let raw = try r.u8(field)
-        guard let e = E(rawValue: raw) else {
-            throw IngotError.badField(file: r.file, field, seen: String(raw), expected: "a known \(E.self) code")
-        }
-        return e
-    }
-
-    static func readSmallCount(_ r: inout ByteReader, _ field: String) throws -> Int {
-        let v = try r.u32(field)
-        guard v > 0, v <= 1 << 20 else {
-            throw IngotError.badField(file: r.file, field, seen: String(v), expected: "1...\(1 << 20)")
-        }
-        return Int(v)
-    }
-
+    /// u16 op code, then the attributes as the op's definition reads them.
     static func readOp(_ r: inout ByteReader, _ field: String) throws -> Op {
         let raw = try r.u16(field + ".op")
-        guard let code = OpCode(rawValue: raw) else {
-            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.gatherInt8.rawValue)")
+        guard let definition = Ops.definition(code: raw) else {
+            throw IngotError.badField(file: r.file, field + ".op", seen: String(raw), expected: "an op code 1...\(OpCode.highest)")
         }
-        switch code {
-        case .gather: return .gather
-        case .matmul:
-            let t = try r.u8(field + ".transpose_b")
-            guard t <= 1 else { throw IngotError.badField(file: r.file, field + ".transpose_b", seen: String(t), expected: "0 or 1") }
-            return .matmul(transposeB: t == 1)
-        case .binary: return .binary(try readEnum(&r, field + ".kind", BinaryKind.self))
-        case .gelu: return .gelu(try readEnum(&r, field + ".approximation", GELUApproximation.self))
-        case .silu: return .silu
-        case .layerNorm: return .layerNorm(epsilon: try r.f32(field + ".epsilon"))
-        case .rmsNorm: return .rmsNorm(epsilon: try r.f32(field + ".epsilon"))
-        case .rope:
-            let theta = try r.f32(field + ".theta")
-            let heads = try readSmallCount(&r, field + ".heads")
-            let headDim = try readSmallCount(&r, field + ".head_dim")
-            let style = try readEnum(&r, field + ".style", RopeStyle.self)
-            return .rope(theta: theta, heads: heads, headDim: headDim, style: style)
-        case .softmax: return .softmax(axis: Int(try r.i32(field + ".axis")))
-        case .attention:
-            let heads = try readSmallCount(&r, field + ".heads")
-            let kvHeads = try readSmallCount(&r, field + ".kv_heads")
-            let headDim = try readSmallCount(&r, field + ".head_dim")
-            let flags = try r.u8(field + ".flags")
-            guard flags <= 3 else { throw IngotError.badField(file: r.file, field + ".flags", seen: String(flags), expected: "bits 0 (causal) and 1 (kv_cache) only") }
-            let scale = try r.f32(field + ".scale")
-            return .attention(AttentionAttributes(heads: heads, kvHeads: kvHeads, headDim: headDim,
-                                                  causal: flags & 1 != 0, scale: scale, kvCache: flags & 2 != 0))
-        case .reshape: return .reshape(try readShape(&r, field + ".shape"))
-        case .transpose:
-            let n = Int(try r.u8(field + ".rank"))
-            guard n <= maxRank else { throw IngotError.badField(file: r.file, field + ".rank", seen: String(n), expected: "at most \(maxRank)") }
-            return .transpose(permutation: try (0..<n).map { Int(try r.u8("\(field).permutation[\($0)]")) })
-        case .slice:
-            let axis = Int(try r.i32(field + ".axis"))
-            let start = try r.u64(field + ".start")
-            let end = try r.u64(field + ".end")
-            guard start < end, end <= UInt64(Int32.max) else {
-                throw IngotError.badField(file: r.file, field + ".start/end", seen: "\(start)..<\(end)", expected: "start < end ≤ \(Int32.max)")
-            }
-            return .slice(axis: axis, start: Int(start), end: Int(end))
-        case .concat: return .concat(axis: Int(try r.i32(field + ".axis")))
-        case .meanPool: return .meanPool
-        case .l2Normalize:
-            let axis = Int(try r.i32(field + ".axis"))
-            return .l2Normalize(axis: axis, epsilon: try r.f32(field + ".epsilon"))
-        case .cast: return .cast(try readDType(&r, field + ".to"))
-        case .linear: return .linear(activation: try readEnum(&r, field + ".activation", Activation.self))
-        case .linearInt8:
-            let group = try readSmallCount(&r, field + ".group")
-            let activation = try readEnum(&r, field + ".activation", Activation.self)
-            let mode = try readEnum(&r, field + ".mode", Int8ActivationMode.self)
-            let scale = try r.f32(field + ".input_scale")
-            let smoothed = try r.u8(field + ".smoothed")
-            guard smoothed <= 1 else { throw IngotError.badField(file: r.file, field + ".smoothed", seen: String(smoothed), expected: "0 or 1") }
-            return .linearInt8(Int8LinearAttributes(group: group, activation: activation, mode: mode, inputScale: scale, smoothed: smoothed == 1))
-        case .swiglu: return .swiglu
-        case .gatherInt8: return .gatherInt8(group: try readSmallCount(&r, field + ".group"))
-        case .addLayerNorm: return .addLayerNorm(epsilon: try r.f32(field + ".epsilon"))
-        case .addRMSNorm: return .addRMSNorm(epsilon: try r.f32(field + ".epsilon"))
-        case .split:
-            let axis = Int(try r.i32(field + ".axis"))
-            let count = Int(try r.u8(field + ".count"))
-            guard count >= 1 else { throw IngotError.badField(file: r.file, field + ".count", seen: "0", expected: "1...255") }
-            let sizes = try (0..<count).map { i -> Int in
-                let n = try r.u64("\(field).sizes[\(i)]")
-                guard n >= 1, n <= UInt64(Int32.max) else {
-                    throw IngotError.badField(file: r.file, "\(field).sizes[\(i)]", seen: String(n), expected: "1...\(Int32.max)")
-                }
-                return Int(n)
-            }
-            return .split(axis: axis, sizes: sizes)
-        case .linearSparse: return .linearSparse(activation: try readEnum(&r, field + ".activation", Activation.self))
-        case .linearInt8Packed:
-            let activation = try readEnum(&r, field + ".activation", Activation.self)
-            let bits = try r.u8(field + ".input_bits")
-            guard PackedInt8Layout.inputBitsAllowed.contains(Int(bits)) else {
-                throw IngotError.badField(file: r.file, field + ".input_bits", seen: String(bits), expected: "7 or 8")
-            }
-            let smoothed = try r.u8(field + ".smoothed")
-            guard smoothed <= 1 else { throw IngotError.badField(file: r.file, field + ".smoothed", seen: String(smoothed), expected: "0 or 1") }
-            return .linearInt8Packed(PackedLinearAttributes(activation: activation, inputBits: Int(bits), smoothed: smoothed == 1))
-        }
+        return try definition.decodeOp(&r, field)
     }
 }

@@ -256,7 +256,7 @@ private struct Cursor {
         let op: Op
         do {
             op = try OpSyntax.op(named: opName, attributes: attributes)
-        } catch let e as OpSyntax.Problem {
+        } catch let e as AttributeProblem {
             i = opAt
             throw IngotError(.format, file: file, location: position(), "\(opName): \(e.message)")
         }
@@ -266,113 +266,15 @@ private struct Cursor {
     }
 }
 
-/// Op names and attribute texts → Op; the inverse of `Op.name` and `Op.attributes`.
+/// Op names and attribute texts → Op, through the op's definition; the inverse of `Op.name`
+/// and `Op.attributes`.
 enum OpSyntax {
-    struct Problem: Error { let message: String }
-
     static func op(named name: String, attributes list: [(String, String)]) throws -> Op {
-        var attrs: [String: String] = [:]
-        for (k, v) in list {
-            guard attrs[k] == nil else { throw Problem(message: "attribute '\(k)' given twice") }
-            attrs[k] = v
-        }
-        var used: Set<String> = []
-        func text(_ key: String) throws -> String {
-            guard let v = attrs[key] else { throw Problem(message: "missing attribute '\(key)'") }
-            used.insert(key)
-            return v
-        }
-        func int(_ key: String) throws -> Int {
-            let v = try text(key)
-            guard let n = Int(v) else { throw Problem(message: "attribute '\(key)' = \(v), expected an integer") }
-            return n
-        }
-        func float(_ key: String) throws -> Float {
-            let v = try text(key)
-            guard let f = Float(v) else { throw Problem(message: "attribute '\(key)' = \(v), expected a number") }
-            return f
-        }
-        func bool(_ key: String) throws -> Bool {
-            switch try text(key) {
-            case "true": return true
-            case "false": return false
-            case let v: throw Problem(message: "attribute '\(key)' = \(v), expected true or false")
-            }
-        }
-        func named<E: CaseIterable>(_ key: String, _ type: E.Type, _ label: (E) -> String) throws -> E {
-            let v = try text(key)
-            guard let e = E.allCases.first(where: { label($0) == v }) else {
-                throw Problem(message: "attribute '\(key)' = \(v), expected one of \(E.allCases.map(label).joined(separator: ", "))")
-            }
-            return e
-        }
-        func intList(_ key: String) throws -> [Int] {
-            let v = try text(key)
-            guard v.hasPrefix("["), v.hasSuffix("]") else { throw Problem(message: "attribute '\(key)' = \(v), expected [a, b, …]") }
-            let inner = v.dropFirst().dropLast()
-            if inner.trimmingSpaces().isEmpty { return [] }
-            return try inner.split(separator: ",").map { piece in
-                guard let n = Int(String(piece).trimmingSpaces()) else {
-                    throw Problem(message: "attribute '\(key)' = \(v), expected a list of integers")
-                }
-                return n
-            }
-        }
-        func shape(_ key: String) throws -> Shape {
-            let v = try text(key)
-            guard v.hasPrefix("["), v.hasSuffix("]") else { throw Problem(message: "attribute '\(key)' = \(v), expected [d, …]") }
-            let inner = v.dropFirst().dropLast()
-            if inner.trimmingSpaces().isEmpty { return Shape([]) }
-            return Shape(inner.split(separator: ",").map { piece -> Dim in
-                let t = String(piece).trimmingSpaces()
-                return Int(t).map(Dim.fixed) ?? .symbol(t)
-            })
-        }
-
-        let op: Op
-        switch name {
-        case "gather": op = .gather
-        case "matmul": op = .matmul(transposeB: try bool("transpose_b"))
-        case "add": op = .binary(.add)
-        case "sub": op = .binary(.sub)
-        case "mul": op = .binary(.mul)
-        case "div": op = .binary(.div)
-        case "gelu": op = .gelu(try named("approximation", GELUApproximation.self, \.name))
-        case "silu": op = .silu
-        case "layer_norm": op = .layerNorm(epsilon: try float("epsilon"))
-        case "rms_norm": op = .rmsNorm(epsilon: try float("epsilon"))
-        case "rope":
-            op = .rope(theta: try float("theta"), heads: try int("heads"), headDim: try int("head_dim"),
-                       style: try named("style", RopeStyle.self, \.name))
-        case "softmax": op = .softmax(axis: try int("axis"))
-        case "attention":
-            op = .attention(AttentionAttributes(heads: try int("heads"), kvHeads: try int("kv_heads"), headDim: try int("head_dim"),
-                                                causal: try bool("causal"), scale: try float("scale"), kvCache: try bool("kv_cache")))
-        case "reshape": op = .reshape(try shape("shape"))
-        case "transpose": op = .transpose(permutation: try intList("permutation"))
-        case "slice": op = .slice(axis: try int("axis"), start: try int("start"), end: try int("end"))
-        case "concat": op = .concat(axis: try int("axis"))
-        case "mean_pool": op = .meanPool
-        case "l2_normalize": op = .l2Normalize(axis: try int("axis"), epsilon: try float("epsilon"))
-        case "cast": op = .cast(try named("to", DType.self, \.description))
-        case "linear": op = .linear(activation: try named("activation", Activation.self, \.name))
-        case "linear_int8":
-            op = .linearInt8(Int8LinearAttributes(group: try int("group"), activation: try named("activation", Activation.self, \.name),
-                                                  mode: try named("mode", Int8ActivationMode.self, \.name),
-                                                  inputScale: try float("input_scale"), smoothed: try bool("smoothed")))
-        case "swiglu": op = .swiglu
-        case "gather_int8": op = .gatherInt8(group: try int("group"))
-        case "add_layer_norm": op = .addLayerNorm(epsilon: try float("epsilon"))
-        case "add_rms_norm": op = .addRMSNorm(epsilon: try float("epsilon"))
-        case "split": op = .split(axis: try int("axis"), sizes: try intList("sizes"))
-        case "linear_sparse": op = .linearSparse(activation: try named("activation", Activation.self, \.name))
-        case "linear_int8_packed":
-            op = .linearInt8Packed(PackedLinearAttributes(activation: try named("activation", Activation.self, \.name),
-                                                          inputBits: try int("input_bits"), smoothed: try bool("smoothed")))
-        default: throw Problem(message: "unknown op")
-        }
-        let extra = attrs.keys.filter { !used.contains($0) }.sorted()
-        guard extra.isEmpty else { throw Problem(message: "unknown attribute\(extra.count == 1 ? "" : "s") \(extra.joined(separator: ", "))") }
+        var text = try AttributeText(list)
+        guard let definition = Ops.definition(named: name) else { throw AttributeProblem("unknown op") }
+        let op = try definition.parseOp(name: name, &text)
+        let extra = text.unused
+        guard extra.isEmpty else { throw AttributeProblem("unknown attribute\(extra.count == 1 ? "" : "s") \(extra.joined(separator: ", "))") }
         return op
     }
 }

@@ -1,0 +1,99 @@
+// Attention in the IR: `attention`'s attributes (heads, grouped-query kv heads, causal mask,
+// scale, KV cache), textual and binary forms and type rule. The computation is in
+// IngotRuntime and IngotKernels.
+
+import IngotCore
+
+public struct AttentionAttributes: Sendable, Hashable {
+    /// Query heads H; q is [batch, seq, H·headDim].
+    public var heads: Int
+    /// Key/value heads (H for multi-head, fewer for grouped-query); k, v are [batch, seq, kvHeads·headDim].
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Query i attends to keys 0...i (plus everything in the KV cache) only.
+    public var causal: Bool
+    /// Multiplies q·kᵀ before softmax; usually 1/√headDim.
+    public var scale: Float
+    /// The runtime keeps k and v of earlier calls in a per-session cache and attends over them too.
+    public var kvCache: Bool
+
+    public init(heads: Int, kvHeads: Int, headDim: Int, causal: Bool, scale: Float, kvCache: Bool) {
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.causal = causal
+        self.scale = scale
+        self.kvCache = kvCache
+    }
+}
+
+extension Ops {
+    /// attention(q[B, S, H·D], k[B, Sk, Hkv·D], v like k[, keyMask[B, Sk] int: 1 keep, 0 padding]) → q's type.
+    public enum Attention: OpDefinition {
+        public typealias Attributes = AttentionAttributes
+        public static let code = OpCode.attention
+        public static let names = ["attention"]
+        public static let arity = 3...4
+        public static let samples: [Op] = [
+            .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)),
+            .attention(AttentionAttributes(heads: 2, kvHeads: 2, headDim: 4, causal: false, scale: 0.5, kvCache: false)),
+        ]
+
+        public static func op(_ a: AttentionAttributes) -> Op { .attention(a) }
+        public static func attributes(of op: Op) -> AttentionAttributes? {
+            if case .attention(let a) = op { return a }
+            return nil
+        }
+        public static func printedAttributes(_ a: AttentionAttributes) -> [(String, String)] {
+            [("heads", String(a.heads)), ("kv_heads", String(a.kvHeads)), ("head_dim", String(a.headDim)),
+             ("causal", String(a.causal)), ("scale", formatFloat(a.scale)), ("kv_cache", String(a.kvCache))]
+        }
+        public static func parseAttributes(name: String, _ text: inout AttributeText) throws -> AttentionAttributes {
+            AttentionAttributes(heads: try text.int("heads"), kvHeads: try text.int("kv_heads"), headDim: try text.int("head_dim"),
+                                causal: try text.bool("causal"), scale: try text.float("scale"), kvCache: try text.bool("kv_cache"))
+        }
+        /// u32 heads, u32 kv_heads, u32 head_dim, u8 flags (bit 0 causal, bit 1 kv_cache), f32 scale.
+        public static func encodeAttributes(_ a: AttentionAttributes, _ w: inout ByteWriter) {
+            w.u32(UInt32(a.heads))
+            w.u32(UInt32(a.kvHeads))
+            w.u32(UInt32(a.headDim))
+            w.u8((a.causal ? 1 : 0) | (a.kvCache ? 2 : 0))
+            w.f32(a.scale)
+        }
+        public static func decodeAttributes(_ r: inout ByteReader, _ field: String) throws -> AttentionAttributes {
+            let heads = try r.smallCount(field + ".heads")
+            let kvHeads = try r.smallCount(field + ".kv_heads")
+            let headDim = try r.smallCount(field + ".head_dim")
+            let flags = try r.u8(field + ".flags")
+            guard flags <= 3 else {
+                throw IngotError.badField(file: r.file, field + ".flags", seen: String(flags), expected: "bits 0 (causal) and 1 (kv_cache) only")
+            }
+            let scale = try r.f32(field + ".scale")
+            return AttentionAttributes(heads: heads, kvHeads: kvHeads, headDim: headDim, causal: flags & 1 != 0, scale: scale, kvCache: flags & 2 != 0)
+        }
+
+        public static func outputTypes(_ a: AttentionAttributes, _ t: [TensorType]) throws -> [TensorType] {
+            let (q, k, v) = (t[0], t[1], t[2])
+            guard a.heads > 0, a.kvHeads > 0, a.headDim > 0, a.heads % a.kvHeads == 0 else {
+                throw InferenceError("heads \(a.heads) must be a positive multiple of kv_heads \(a.kvHeads), head_dim \(a.headDim) positive")
+            }
+            for (x, what) in [(q, "q"), (k, "k"), (v, "v")] {
+                try requireFloat(x, what)
+                try requireRank(x, 3, what)
+            }
+            try requireDim(q.shape[2], equals: .fixed(a.heads * a.headDim), "q last dimension")
+            try requireDim(k.shape[2], equals: .fixed(a.kvHeads * a.headDim), "k last dimension")
+            guard k.shape == v.shape else { throw InferenceError("k \(k.shape) and v \(v.shape) differ") }
+            try requireDim(k.shape[0], equals: q.shape[0], "k batch")
+            if a.causal || a.kvCache { try requireDim(k.shape[1], equals: q.shape[1], "k sequence (self-attention)") }
+            if t.count == 4 {
+                let mask = t[3]
+                try requireIndex(mask, "mask")
+                try requireRank(mask, 2, "mask")
+                try requireDim(mask.shape[0], equals: q.shape[0], "mask batch")
+                try requireDim(mask.shape[1], equals: k.shape[1], "mask sequence")
+            }
+            return [q]
+        }
+    }
+}
