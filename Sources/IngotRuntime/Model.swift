@@ -14,6 +14,8 @@ public final class Model: @unchecked Sendable {
     /// The open artifact (nil for a model built in memory); keeps mapped weights alive.
     let reader: ArtifactReader?
     let constants: [ValueID: TensorBuffer]
+    /// Row width (floats) of the K and V cache each node keeps across a session's calls, by node index.
+    let kvCacheRowWidths: [Int: Int]
 
     /// A model over a graph and weights already in memory (the compiler evaluates candidate
     /// graphs this way before writing them). `label` stands in for the path in messages.
@@ -28,7 +30,7 @@ public final class Model: @unchecked Sendable {
                 throw IngotError(.internal, file: label, location: "constant '\(v.name)'", "missing or of the wrong size for \(v.type)")
             }
         }
-        try Model.checkLowerings(graph, constants, file: label)
+        kvCacheRowWidths = try Model.checkLowerings(graph, constants, file: label)
         self.path = label
         self.graph = graph
         self.tokenizerSpec = tokenizerSpec
@@ -66,15 +68,17 @@ public final class Model: @unchecked Sendable {
             }
             constants[c.value] = buffer
         }
-        try Model.checkLowerings(graph, constants, file: path)
+        kvCacheRowWidths = try Model.checkLowerings(graph, constants, file: path)
         self.constants = constants
     }
 
     /// Every node's op has a runtime lowering (else `.unsupported` naming the op) and its weights
     /// pass the lowering's load check (`KernelLowering.checkWeights`), so the kernels need no
-    /// bounds checks on weights (a hostile artifact cannot make them read outside).
-    static func checkLowerings(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
-        for node in graph.nodes {
+    /// bounds checks on weights (a hostile artifact cannot make them read outside). Returns the
+    /// KV cache row widths by node index (`KernelLowering.kvCacheRowWidth`).
+    static func checkLowerings(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws -> [Int: Int] {
+        var kvCacheRowWidths: [Int: Int] = [:]
+        for (n, node) in graph.nodes.enumerated() {
             let lowering: any KernelLowering.Type
             do {
                 lowering = try node.op.kernelLowering()
@@ -82,16 +86,16 @@ public final class Model: @unchecked Sendable {
                 throw error.inFile(file)
             }
             try lowering.checkWeights(of: node, in: graph, constants: constants, file: file)
+            kvCacheRowWidths[n] = lowering.kvCacheRowWidth(node.op)
         }
+        return kvCacheRowWidths
     }
 
     public var inputNames: [String] { graph.inputs.map { graph[$0].name } }
     public var outputNames: [String] { graph.outputs.map { graph[$0].name } }
 
     /// True when the graph keeps a KV cache (decoder models).
-    public var usesKVCache: Bool {
-        graph.nodes.contains { if case .attention(let a) = $0.op { return a.kvCache } else { return false } }
-    }
+    public var usesKVCache: Bool { !kvCacheRowWidths.isEmpty }
 
     public func makeSession(maxContext: Int = 8192) -> Session { Session(model: self, maxContext: maxContext) }
 }
@@ -195,10 +199,8 @@ public final class Session {
 
     private func prepareKVCaches() throws {
         guard kvCaches.isEmpty else { return }
-        for (n, node) in model.graph.nodes.enumerated() {
-            if case .attention(let a) = node.op, a.kvCache {
-                kvCaches[n] = LayerKVCache(limit: maxContext, rowWidth: a.kvHeads * a.headDim)
-            }
+        for (n, rowWidth) in model.kvCacheRowWidths {
+            kvCaches[n] = LayerKVCache(limit: maxContext, rowWidth: rowWidth)
         }
     }
 }

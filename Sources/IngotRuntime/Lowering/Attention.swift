@@ -8,6 +8,12 @@ import IngotIR
 import IngotKernels
 
 extension Ops.Attention: KernelLowering {
+    /// K and V rows of kvHeads·headDim floats per position, when the node keeps a cache.
+    static func kvCacheRowWidth(_ op: Op) -> Int? {
+        guard case .attention(let a) = op, a.kvCache else { return nil }
+        return a.kvHeads * a.headDim
+    }
+
     static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
         guard case .attention(let attrs) = node.op else { throw otherOp(node.op) }
         // q [batch, seq, heads·headDim], k, v [batch, keySeq, kvHeads·headDim][, keyMask [batch, keySeq] i32]

@@ -46,6 +46,11 @@ protocol KernelLowering: OpDefinition {
     /// Temporary bytes the node's kernel needs while it runs, for operands of these planned shapes. Default: 0.
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int
 
+    /// Floats per position of the K and V cache the node keeps across a session's calls, nil
+    /// when it keeps none. The session allocates the cache; the kernel call finds it in
+    /// `ExecutionContext.kvCaches` under the node's index. Default: nil.
+    static func kvCacheRowWidth(_ op: Op) -> Int?
+
     /// The node's kernel call with its sizes computed for the node's planned shapes; throws when the
     /// runtime cannot run the node at these shapes or attributes.
     static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall
@@ -55,6 +60,8 @@ extension KernelLowering {
     static func checkWeights(of node: Node, in graph: Graph, constants: [ValueID: TensorBuffer], file: String) throws {}
 
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int { 0 }
+
+    static func kvCacheRowWidth(_ op: Op) -> Int? { nil }
 
     /// The error of a lowering handed an op of another kind (a bug in `Op.definition`).
     static func otherOp(_ op: Op) -> IngotError {
