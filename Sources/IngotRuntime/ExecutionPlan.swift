@@ -1,11 +1,11 @@
 // ExecutionPlan: a graph bound to concrete sizes (batch, seq) — every value's shape
-// resolved and every intermediate given an offset in one arena, reused by liveness
-// (a buffer is freed after its last use). Built once per (batch, seq); executing a plan
-// allocates nothing. It does not run kernels (Executor does).
+// resolved, every intermediate given an offset in one arena, reused by liveness (a buffer
+// is freed after its last use), and every node's kernel call built by its op's lowering
+// (Lowering/) with its sizes fixed. Built once per (batch, seq); executing a plan allocates
+// no tensors. It does not run kernels (Executor does).
 
 import IngotCore
 import IngotIR
-import IngotKernels
 
 struct PlannedValue {
     enum Storage {
@@ -25,13 +25,22 @@ struct PlannedValue {
     var byteCount: Int { elementCount * dtype.byteSize }
 }
 
+/// One node of a plan: where its operands live and its kernel call.
+struct PlannedStep {
+    let inputs: [PlannedValue.Storage]
+    let outputs: [PlannedValue.Storage]
+    /// Arena offset of the temporary buffer the node's lowering asked for (`KernelLowering.scratchBytes`).
+    let scratchOffset: Int?
+    let call: KernelCall
+}
+
 struct ExecutionPlan {
     let bindings: [String: Int]
     var values: [PlannedValue?]
     /// Bytes the arena needs.
     let arenaBytes: Int
-    /// Per node index: the arena offset of the temporary buffer the node's kernel needs (see `scratchBytes`).
-    let scratchOffsets: [Int: Int]
+    /// One per graph node, in order.
+    let steps: [PlannedStep]
 
     static let alignment = 64
 
@@ -62,20 +71,32 @@ struct ExecutionPlan {
         for o in graph.outputs { lastUse[o.index] = Int.max }
 
         var arena = ArenaAllocator()
-        var scratchOffsets: [Int: Int] = [:]
+        var steps: [PlannedStep] = []
+        steps.reserveCapacity(graph.nodes.count)
         for (n, node) in graph.nodes.enumerated() {
+            let lowering = try node.op.kernelLowering()
             for o in node.outputs {
                 let shape = try resolve(o)
                 let dtype = graph[o].type.dtype
                 let bytes = (shape.reduce(1, *)) * dtype.byteSize
                 values[o.index] = PlannedValue(shape: shape, dtype: dtype, storage: .arena(offset: arena.allocate(bytes, id: o.index)))
             }
-            let scratch = ExecutionPlan.scratchBytes(node.op, inputShapes: try node.inputs.map(resolve))
+            let scratch = lowering.scratchBytes(node.op, inputShapes: try node.inputs.map(resolve))
+            var scratchOffset: Int? = nil
             if scratch > 0 {
                 let id = -(n + 1)
-                scratchOffsets[n] = arena.allocate(scratch, id: id)
+                scratchOffset = arena.allocate(scratch, id: id)
                 arena.free(id: id)
             }
+            func planned(_ id: ValueID) throws -> PlannedValue {
+                guard let v = values[id.index] else {
+                    throw IngotError(.internal, location: "value '\(graph[id].name)'", "used by node \(n) before it is produced")
+                }
+                return v
+            }
+            let bound = PlannedNode(index: n, node: node, inputs: try node.inputs.map(planned), outputs: try node.outputs.map(planned))
+            steps.append(PlannedStep(inputs: bound.inputs.map(\.storage), outputs: bound.outputs.map(\.storage),
+                                     scratchOffset: scratchOffset, call: try lowering.kernel(for: bound, in: graph)))
             // Free inputs whose last use is this node. Outputs are allocated first so no
             // kernel writes into a buffer it is still reading.
             for input in Set(node.inputs.map(\.index)) where lastUse[input] == n {
@@ -85,17 +106,7 @@ struct ExecutionPlan {
         }
         self.values = values
         self.arenaBytes = arena.peak
-        self.scratchOffsets = scratchOffsets
-    }
-
-    /// Temporary bytes a node's kernel needs while it runs: int8 linear layers quantize their
-    /// input rows unless they run weight-only (see Int8Execution.scratchBytes).
-    static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int {
-        guard let x = inputShapes.first, let k = x.last, k > 0 else { return 0 }
-        if case .linearInt8(let a) = op { return Int8Execution.scratchBytes(m: x.reduce(1, *) / k, k: k, attributes: a) }
-        if case .linearInt8Packed(let a) = op { return Int8Execution.packedScratchBytes(m: x.reduce(1, *) / k, k: k, smoothed: a.smoothed) }
-        if case .linearSparse = op { return 4 * Kernels.sparseScratchFloats(m: x.reduce(1, *) / k, n: inputShapes[3][0] - 1, k: k) }
-        return 0
+        self.steps = steps
     }
 }
 

@@ -10,7 +10,7 @@ import IngotIR
 import IngotKernels
 
 enum Int8Execution {
-    /// Scratch bytes (see ExecutionPlan.scratchBytes): [m, k] int8, then [m, k/group] f32 scales, then [m, k] f32 when smoothed.
+    /// Scratch bytes (Ops.LinearInt8.scratchBytes in Lowering/Int8Linear.swift): [m, k] int8, then [m, k/group] f32 scales, then [m, k] f32 when smoothed.
     static func scratchBytes(m: Int, k: Int, attributes a: Int8LinearAttributes) -> Int {
         if a.mode == .weightOnly {
             // Several rows: each thread widens a tile of weights to float for one sgemm.

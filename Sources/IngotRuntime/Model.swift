@@ -14,6 +14,8 @@ public final class Model: @unchecked Sendable {
     /// The open artifact (nil for a model built in memory); keeps mapped weights alive.
     let reader: ArtifactReader?
     let constants: [ValueID: TensorBuffer]
+    /// Row width (floats) of the K and V cache each node keeps across a session's calls, by node index.
+    let kvCacheRowWidths: [Int: Int]
 
     /// A model over a graph and weights already in memory (the compiler evaluates candidate
     /// graphs this way before writing them). `label` stands in for the path in messages.
@@ -28,8 +30,7 @@ public final class Model: @unchecked Sendable {
                 throw IngotError(.internal, file: label, location: "constant '\(v.name)'", "missing or of the wrong size for \(v.type)")
             }
         }
-        try Model.checkSparseWeights(graph, constants, file: label)
-        try Model.checkPackedWeights(graph, constants, file: label)
+        kvCacheRowWidths = try Model.checkLowerings(graph, constants, file: label)
         self.path = label
         self.graph = graph
         self.tokenizerSpec = tokenizerSpec
@@ -67,103 +68,34 @@ public final class Model: @unchecked Sendable {
             }
             constants[c.value] = buffer
         }
-        try Model.checkSparseWeights(graph, constants, file: path)
-        try Model.checkPackedWeights(graph, constants, file: path)
+        kvCacheRowWidths = try Model.checkLowerings(graph, constants, file: path)
         self.constants = constants
     }
 
-    /// CSR weights of `linear_sparse` index only inside their matrix: row offsets start at 0,
-    /// never decrease and end at the nonzero count; columns lie in 0..<K. Checked once at load
-    /// so the kernels need no bounds checks (a hostile artifact cannot make them read outside).
-    static func checkSparseWeights(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
-        for node in graph.nodes {
-            guard case .linearSparse = node.op else { continue }
-            let name = graph[node.outputs[0]].name
-            guard let k = graph.type(of: node.inputs[0]).shape.dims.last?.fixedValue,
-                  let values = constants[node.inputs[1]], let columns = constants[node.inputs[2]], let offsets = constants[node.inputs[3]] else {
-                throw IngotError(.format, file: file, location: "linear_sparse '\(name)'", "needs a fixed input dimension and constant CSR arrays")
+    /// Every node's op has a runtime lowering (else `.unsupported` naming the op) and its weights
+    /// pass the lowering's load check (`KernelLowering.checkWeights`), so the kernels need no
+    /// bounds checks on weights (a hostile artifact cannot make them read outside). Returns the
+    /// KV cache row widths by node index (`KernelLowering.kvCacheRowWidth`).
+    static func checkLowerings(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws -> [Int: Int] {
+        var kvCacheRowWidths: [Int: Int] = [:]
+        for (n, node) in graph.nodes.enumerated() {
+            let lowering: any KernelLowering.Type
+            do {
+                lowering = try node.op.kernelLowering()
+            } catch let error as IngotError {
+                throw error.inFile(file)
             }
-            let nnz = values.byteCount / 4
-            let rowOffsets = offsets.toArray(of: Int32.self)
-            guard rowOffsets.first == 0, rowOffsets.last.map({ Int($0) == nnz }) ?? false else {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[3]].name)'",
-                                 "row offsets run \(rowOffsets.first ?? -1)...\(rowOffsets.last ?? -1), expected 0...\(nnz) (the nonzero count)")
-            }
-            if let r = rowOffsets.indices.dropLast().first(where: { rowOffsets[$0] > rowOffsets[$0 + 1] }) {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[3]].name)'",
-                                 "row offset \(r + 1) is \(rowOffsets[r + 1]), below row \(r)'s \(rowOffsets[r])")
-            }
-            if let bad = columns.toArray(of: Int16.self).firstIndex(where: { $0 < 0 || Int($0) >= k }) {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[2]].name)'",
-                                 "column[\(bad)] = \(columns.toArray(of: Int16.self)[bad]), expected 0..<\(k)")
-            }
+            try lowering.checkWeights(of: node, in: graph, constants: constants, file: file)
+            kvCacheRowWidths[n] = lowering.kvCacheRowWidth(node.op)
         }
-    }
-
-    /// Packed int8 weights of `linear_int8_packed` stay within the kernel's no-saturation bound
-    /// for the node's input_bits (±63 for 8, ±127 for 7) and each colsums[n] equals its row's
-    /// sum, including zero padding past N and K.
-    /// A hostile artifact would otherwise give silently wrong numbers.
-    static func checkPackedWeights(_ graph: Graph, _ constants: [ValueID: TensorBuffer], file: String) throws {
-        for node in graph.nodes {
-            guard case .linearInt8Packed(let attributes) = node.op else { continue }
-            let inputBits = attributes.inputBits
-            let limit = PackedInt8Layout.maxWeight(inputBits: inputBits)
-            let name = graph[node.outputs[0]].name
-            guard let k = graph.type(of: node.inputs[0]).shape.dims.last?.fixedValue,
-                  let n = graph.type(of: node.inputs[2]).shape.dims.first?.fixedValue,
-                  let packed = constants[node.inputs[1]], let colsums = constants[node.inputs[3]] else {
-                throw IngotError(.format, file: file, location: "linear_int8_packed '\(name)'", "needs a fixed input dimension and constant packed weights")
-            }
-            let bytes = packed.toArray(of: Int8.self)
-            if let bad = bytes.firstIndex(where: { $0 > limit || $0 < -limit }) {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[1]].name)'",
-                                 "byte \(bad) is \(bytes[bad]), expected -\(limit)...\(limit) for input_bits \(inputBits)")
-            }
-            let shape = PackedInt8Layout.shape(outputs: n, inputs: k)
-            let (panels, blocks) = (shape[0], shape[1])
-            let panel = PackedInt8Layout.panel, width = PackedInt8Layout.inputBlock
-            guard bytes.count == panels * blocks * panel * width else {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[1]].name)'",
-                                 "\(bytes.count) bytes, expected \(panels * blocks * panel * width) for N \(n), K \(k)")
-            }
-            var sums = [Int32](repeating: 0, count: panels * panel)
-            try bytes.withUnsafeBufferPointer { w in
-                // w[((p·blocks + b)·16 + c)·4 + t] is row 16p + c, input 4b + t.
-                for p in 0..<panels {
-                    for b in 0..<blocks {
-                        let block = (p * blocks + b) * panel * width
-                        for c in 0..<panel {
-                            var s: Int32 = 0
-                            for t in 0..<width {
-                                let v = w[block + c * width + t]
-                                if b * width + t >= k, v != 0 {
-                                    throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[1]].name)'",
-                                                     "padding byte \(block + c * width + t) (input \(b * width + t) ≥ K \(k)) is \(v), expected 0")
-                                }
-                                s += Int32(v)
-                            }
-                            sums[p * panel + c] += s
-                        }
-                    }
-                }
-            }
-            let expected = colsums.toArray(of: Int32.self)
-            for j in 0..<sums.count where j >= n ? sums[j] != 0 : sums[j] != expected[j] {
-                throw IngotError(.format, file: file, location: "tensor '\(graph[node.inputs[j >= n ? 1 : 3]].name)'",
-                                 j >= n ? "padding row \(j) (≥ N \(n)) sums to \(sums[j]), expected 0"
-                                        : "colsums[\(j)] is \(expected[j]), but the packed row sums to \(sums[j])")
-            }
-        }
+        return kvCacheRowWidths
     }
 
     public var inputNames: [String] { graph.inputs.map { graph[$0].name } }
     public var outputNames: [String] { graph.outputs.map { graph[$0].name } }
 
     /// True when the graph keeps a KV cache (decoder models).
-    public var usesKVCache: Bool {
-        graph.nodes.contains { if case .attention(let a) = $0.op { return a.kvCache } else { return false } }
-    }
+    public var usesKVCache: Bool { !kvCacheRowWidths.isEmpty }
 
     public func makeSession(maxContext: Int = 8192) -> Session { Session(model: self, maxContext: maxContext) }
 }
@@ -246,7 +178,7 @@ public final class Session {
             try prepareKVCaches()
         }
         var context = ExecutionContext(arena: arena!.mutableRaw.baseAddress!, inputs: ordered, kvCaches: kvCaches, pastLength: pastLength)
-        try Executor.run(graph: graph, plan: plan, context: &context)
+        try Executor.run(plan: plan, context: &context)
         if model.usesKVCache { pastLength += seq }
 
         var outputs: [String: HostTensor] = [:]
@@ -267,10 +199,8 @@ public final class Session {
 
     private func prepareKVCaches() throws {
         guard kvCaches.isEmpty else { return }
-        for (n, node) in model.graph.nodes.enumerated() {
-            if case .attention(let a) = node.op, a.kvCache {
-                kvCaches[n] = LayerKVCache(limit: maxContext, rowWidth: a.kvHeads * a.headDim)
-            }
+        for (n, rowWidth) in model.kvCacheRowWidths {
+            kvCaches[n] = LayerKVCache(limit: maxContext, rowWidth: rowWidth)
         }
     }
 }

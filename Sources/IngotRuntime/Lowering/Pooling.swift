@@ -1,0 +1,15 @@
+// Pooling: `mean_pool`, the masked mean over positions that turns token states into one
+// sentence embedding. The arithmetic is Kernels.meanPool.
+
+import IngotCore
+import IngotIR
+import IngotKernels
+
+extension Ops.MeanPool: KernelLowering {
+    static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
+        guard case .meanPool = node.op else { throw otherOp(node.op) }
+        // x [batch, seq, hidden], mask [batch, seq] i32 → [batch, hidden]
+        let (batch, seq, hidden) = (node.inputs[0].shape[0], node.inputs[0].shape[1], node.inputs[0].shape[2])
+        return { b, _ in Kernels.meanPool(b.f32(0), mask: b.i32(1), b.out(), batch: batch, seq: seq, hidden: hidden) }
+    }
+}
