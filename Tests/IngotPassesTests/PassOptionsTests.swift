@@ -22,7 +22,7 @@ final class PassOptionsTests: XCTestCase {
         ],
         body: { _, _, _ in PassRecord(name: "probe") })
 
-    func message(_ body: () throws -> Any) -> String {
+    func message<T>(_ body: () throws -> T) -> String {
         do { return "no error, got \(try body())" } catch { return "\(error)" }
     }
 
