@@ -83,7 +83,7 @@ struct BuildCommand: ParsableCommand {
             if let passes { options.pipeline = try Pipeline.parse(passes) }
             if let recipe { options.pipeline = try RecipeFile.load(recipe) }
             if options.pipeline.needsCalibration && calibration == nil {
-                let names = options.pipeline.steps.filter { $0.pass.needsCalibration($0.options) }.map(\.pass.name)
+                let names = options.pipeline.steps.filter(\.needsCalibration).map(\.pass.name)
                 throw IngotError(.invalidArgument, location: "--calibration",
                                  "missing; pass\(names.count == 1 ? "" : "es") \(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") calibration data")
             }

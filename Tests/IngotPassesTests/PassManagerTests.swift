@@ -16,11 +16,11 @@ final class PassManagerTests: XCTestCase {
         let p = try Pipeline.parse("fuse,quantize=int8:mode=static:group=32:smooth=0.5")
         XCTAssertEqual(p.steps.map(\.pass.name), ["fuse", "quantize"])
         let q = p.steps[1].options
-        XCTAssertEqual(q["type"], "int8")
-        XCTAssertEqual(q["mode"], "static")
-        XCTAssertEqual(q.int("group"), 32)
-        XCTAssertEqual(q.double("smooth"), 0.5)
-        XCTAssertEqual(q["calibrate"], "minmax", "defaults fill options not given")
+        XCTAssertEqual(try q["type"], "int8")
+        XCTAssertEqual(try q["mode"], "static")
+        XCTAssertEqual(try q.int("group"), 32)
+        XCTAssertEqual(try q.double("smooth"), 0.5)
+        XCTAssertEqual(try q["calibrate"], "minmax", "defaults fill options not given")
         XCTAssertTrue(p.needsCalibration)
     }
 

@@ -54,8 +54,9 @@ struct DistillPlan {
 
     /// Option checks that need the graph; run before any pass does.
     static func check(_ g: Graph, _ o: PassOptions) throws {
-        let layers = o.integers("layers")
-        switch o["mode"] {
+        let layers = try o.integers("layers")
+        let mode = try o["mode"], checkpoint = try o["checkpoint"]
+        switch mode {
         case "student":
             let present = g.layerIndices
             guard !layers.isEmpty else { throw fail("mode student needs layers=…, e.g. layers=0,2,4 (the model has layers \(rangeText(present)))") }
@@ -63,7 +64,7 @@ struct DistillPlan {
                 throw fail("layer \(l) does not exist; the model has layers \(rangeText(present))")
             }
             guard zip(layers, layers.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                throw fail("layers \(o["layers"]) must be ascending without repeats")
+                throw fail("layers \(try o["layers"]) must be ascending without repeats")
             }
             guard layers.count < present.count else {
                 throw fail("a student with \(layers.count) layers is not smaller than its \(present.count)-layer teacher")
@@ -71,12 +72,12 @@ struct DistillPlan {
         case "kd":
             guard layers.isEmpty else { throw fail("layers applies to distill=student, not kd") }
         default:
-            throw fail("mode '\(o["mode"])', expected kd or student")
+            throw fail("mode '\(mode)', expected kd or student")
         }
-        if o.int("stop-at") > 0, o["checkpoint"].isEmpty { throw fail("stop-at needs checkpoint=FILE to resume from") }
-        if o.flag("resume") {
-            guard !o["checkpoint"].isEmpty else { throw fail("resume needs checkpoint=FILE") }
-            guard fileExists(o["checkpoint"]) else { throw fail("resume: checkpoint '\(o["checkpoint"])' does not exist") }
+        if try o.int("stop-at") > 0, checkpoint.isEmpty { throw fail("stop-at needs checkpoint=FILE to resume from") }
+        if try o.flag("resume") {
+            guard !checkpoint.isEmpty else { throw fail("resume needs checkpoint=FILE") }
+            guard fileExists(checkpoint) else { throw fail("resume: checkpoint '\(checkpoint)' does not exist") }
         }
         for node in g.nodes {
             if case .linearInt8 = node.op { throw fail("the graph has int8 ops; run distill before quantize") }
@@ -92,11 +93,12 @@ struct DistillPlan {
 
     func run(_ g: inout Graph) throws -> PassRecord {
         guard let calibrator = context.calibrator else { throw Self.fail("needs calibration data (--calibration FILE)") }
+        let mode = try options["mode"], layers = try options.integers("layers")
         let teacherGraph: Graph
-        switch options["mode"] {
+        switch mode {
         case "student":
             teacherGraph = g
-            try g.dropLayers(keeping: Set(options.integers("layers")))
+            try g.dropLayers(keeping: Set(layers))
         default:
             teacherGraph = context.originalGraph ?? g
         }
@@ -109,9 +111,9 @@ struct DistillPlan {
         if g.value(named: "embedding").map(g.outputs.contains) ?? false {
             let hidden = g.value(named: "last_hidden_state").map(g.outputs.contains) ?? false
             objective = .embeddings(embedding: "embedding", hidden: hidden ? "last_hidden_state" : nil,
-                                    hiddenWeight: Float(options.double("hidden")), mask: "attention_mask")
+                                    hiddenWeight: Float(try options.double("hidden")), mask: "attention_mask")
         } else if g.value(named: "logits").map(g.outputs.contains) ?? false {
-            objective = .logits(name: "logits", temperature: Float(options.double("temperature")))
+            objective = .logits(name: "logits", temperature: Float(try options.double("temperature")))
         } else {
             throw Self.fail("the graph has neither an 'embedding' nor a 'logits' output to distill")
         }
@@ -120,31 +122,38 @@ struct DistillPlan {
             if case .gather = node.op { return node.inputs[0].index }
             return nil
         })
+        let trainEmbeddings = try options.flag("train-embeddings")
         var trainable = Set<Int>()
         for c in g.constants where g.type(of: c.value).dtype.isFloatingPoint {
-            if tables.contains(c.value.index) && !options.flag("train-embeddings") { continue }
+            if tables.contains(c.value.index) && !trainEmbeddings { continue }
             trainable.insert(c.value.index)
         }
         guard !trainable.isEmpty else { throw Self.fail("the student has no trainable float weights") }
         let student = try Tape<Float>(graph: g, parameters: try floatConstants(g), trainable: trainable)
         let teacher = try Tape<Float>(graph: teacherGraph, parameters: try floatConstants(teacherGraph))
 
-        let batches = try calibrator.trainingBatches(batchSize: options.int("batch"), maxTokens: options.int("seq"))
-        let steps = options.int("steps")
+        let batches = try calibrator.trainingBatches(batchSize: try options.int("batch"), maxTokens: try options.int("seq"))
+        let steps = try options.int("steps")
+        let scheduleName = try options["schedule"]
+        guard let scheduleKind = LearningRateSchedule.Kind(rawValue: scheduleName) else {
+            throw Self.fail("schedule '\(scheduleName)' is not a learning-rate schedule")
+        }
+        let checkpoint = try options["checkpoint"]
         let settings = DistillationSettings(
             steps: steps,
-            schedule: LearningRateSchedule(kind: LearningRateSchedule.Kind(rawValue: options["schedule"])!, peak: Float(options.double("lr")),
-                                           warmup: options.int("warmup"), total: steps),
-            clip: Float(options.double("clip")), weightDecay: Float(options.double("weight-decay")),
-            seed: UInt64(options.int("seed")),
-            checkpointPath: options["checkpoint"].isEmpty ? nil : options["checkpoint"],
-            checkpointEvery: options.int("checkpoint-every"), resume: options.flag("resume"))
+            schedule: LearningRateSchedule(kind: scheduleKind, peak: Float(try options.double("lr")),
+                                           warmup: try options.int("warmup"), total: steps),
+            clip: Float(try options.double("clip")), weightDecay: Float(try options.double("weight-decay")),
+            seed: UInt64(try options.int("seed")),
+            checkpointPath: checkpoint.isEmpty ? nil : checkpoint,
+            checkpointEvery: try options.int("checkpoint-every"), resume: try options.flag("resume"))
         var runSettings = settings
-        if options.int("stop-at") > 0 {
+        let stopAt = try options.int("stop-at")
+        if stopAt > 0 {
             guard settings.checkpointPath != nil else { throw Self.fail("stop-at needs checkpoint=FILE to resume from") }
-            runSettings.stopAt = options.int("stop-at")
+            runSettings.stopAt = stopAt
         }
-        context.log("distill (\(options["mode"])): \(trainable.count) tensors, \(studentParams) parameters (teacher \(teacherParams)), \(batches.count) batches, \(steps) steps")
+        context.log("distill (\(mode)): \(trainable.count) tensors, \(studentParams) parameters (teacher \(teacherParams)), \(batches.count) batches, \(steps) steps")
         let result = try Distiller(student: student, teacher: teacher, objective: objective, settings: runSettings,
                                    batches: batches, log: context.progress).run()
 
@@ -160,7 +169,7 @@ struct DistillPlan {
             ("parameters_teacher", Double(teacherParams)), ("parameters_student", Double(studentParams)),
             ("trained_tensors", Double(trainable.count)),
         ]
-        if options["mode"] == "student" { stats.append(("layers_kept", Double(options.integers("layers").count))) }
+        if mode == "student" { stats.append(("layers_kept", Double(layers.count))) }
         if let r = result.resumedAt { stats.append(("resumed_at", Double(r))) }
         return PassRecord(name: "distill", stats: stats, curve: result.curve)
     }
@@ -176,11 +185,7 @@ struct DistillPlan {
 extension PassOptions {
     /// The same options without the layer check (the teacher of `student` is re-checked for int8 ops only).
     var droppingLayerCheck: PassOptions {
-        var copy = values
-        copy["mode"] = "kd"
-        copy["layers"] = ""
-        copy["resume"] = "false"
-        return PassOptions(copy)
+        replacing(["mode": "kd", "layers": "", "resume": "false"])
     }
 }
 

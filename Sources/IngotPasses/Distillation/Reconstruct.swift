@@ -58,7 +58,8 @@ public struct Reconstructor {
         guard !pairs.isEmpty else {
             throw IngotError(.invalidArgument, location: "pass 'reconstruct'", "no pruned linear layers to refit (prune=structured is refit by distill)")
         }
-        let maxRows = options.int("rows")
+        let maxRows = try options.int("rows")
+        let damping = Float(try options.double("damping"))
         let teacherRows = try calibrator.rows(of: Array(Set(pairs.map(\.teacherView.x))), in: teacher, maxRows: maxRows)
         var records: [LayerRecord] = []
         var before = 0.0, after = 0.0
@@ -74,7 +75,7 @@ public struct Reconstructor {
                 guard let xt = teacherRows[member.teacherView.x], !xs.isEmpty else { continue }
                 let w = try g.floats(of: member.view.weight), wt = try teacher.floats(of: member.teacherView.weight)
                 let k = g.type(of: member.view.weight).shape[1].fixedValue!
-                let refit = try Reconstructor.refit(pruned: w, teacher: wt, xs: xs, xt: xt, k: k, damping: Float(options.double("damping")))
+                let refit = try Reconstructor.refit(pruned: w, teacher: wt, xs: xs, xt: xt, k: k, damping: damping)
                 before += refit.errorBefore
                 after += refit.errorAfter
                 let name = g[member.view.weight].name + ".refit"

@@ -30,7 +30,7 @@ extension Pass {
                        "8-bit weights: kept for the s8 × s8 kernel, or packed with 7-bit activation codes"),
         ],
         requires: ["quantize"],
-        body: { g, options, _ in try packInt8(&g, packEightBit: options["eight-bit"] == "u7") })
+        body: { g, options, _ in try packInt8(&g, packEightBit: try options["eight-bit"] == "u7") })
 
     static func packInt8(_ g: inout Graph, packEightBit: Bool) throws -> PassRecord {
         var rw = Rewriter()

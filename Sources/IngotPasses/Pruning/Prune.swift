@@ -26,9 +26,9 @@ extension Pass {
             PassOption("ffn", .number(0...0.95), default: "0", "structured: fraction of feed-forward neurons removed"),
             PassOption("heads", .number(0...0.95), default: "0", "structured: fraction of attention heads removed"),
         ],
-        needsCalibration: { $0["method"] == "wanda" },
+        needsCalibration: { try $0["method"] == "wanda" },
         body: { g, options, context in
-            if options["method"] == "structured" { return try StructuredPruner(options: options, context: context).run(&g) }
+            if try options["method"] == "structured" { return try StructuredPruner(options: options, context: context).run(&g) }
             return try UnstructuredPruner(options: options, context: context).run(&g)
         })
 }
@@ -53,9 +53,9 @@ struct UnstructuredPruner {
     let context: PassContext
 
     func run(_ g: inout Graph) throws -> PassRecord {
-        let sparsity = options.double("sparsity")
-        let method = options["method"]
-        let (n, m) = (options.int("n"), options.int("m"))
+        let sparsity = try options.double("sparsity")
+        let method = try options["method"]
+        let (n, m) = (try options.int("n"), try options.int("m"))
         if method == "nm" {
             guard n < m else {
                 throw IngotError(.invalidArgument, location: "pass 'prune' option 'n'", "value \(n), expected fewer than m = \(m)")
@@ -70,7 +70,7 @@ struct UnstructuredPruner {
             for (id, s) in stats { norms[id] = s.channelNorm }
         }
         var globalThreshold: Float?
-        if method == "magnitude" && options["scope"] == "global" {
+        if try method == "magnitude" && options["scope"] == "global" {
             var all: [Float] = []
             for layer in layers { all += try g.floats(of: layer.view.weight).map { abs($0) } }
             all.sort()

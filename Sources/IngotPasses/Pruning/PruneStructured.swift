@@ -23,7 +23,7 @@ struct StructuredPruner {
     }
 
     func run(_ g: inout Graph) throws -> PassRecord {
-        let ffnFraction = options.double("ffn"), headFraction = options.double("heads")
+        let ffnFraction = try options.double("ffn"), headFraction = try options.double("heads")
         guard ffnFraction > 0 || headFraction > 0 else {
             throw IngotError(.invalidArgument, location: "pass 'prune'", "method=structured needs ffn=F and/or heads=H above 0")
         }

@@ -23,7 +23,7 @@ extension Pass {
                        "convert a layer when at least this fraction of its weights is zero; auto: 0.5 for decoders, 0.75 for encoders"),
         ],
         body: { g, options, _ in
-            let threshold = options["min-sparsity"] == "auto" ? autoThreshold(g) : options.double("min-sparsity")
+            let threshold = try options.numberOrAuto("min-sparsity") ?? autoThreshold(g)
             var record = try sparsify(&g, minSparsity: threshold)
             record.stats.insert(("min_sparsity", threshold), at: 0)
             return record

@@ -42,9 +42,9 @@ extension Pass {
             PassOption("max-drop", .number(0...1), default: "1", "output-error budget; the most sensitive layers stay float until it holds"),
             PassOption("min-inputs", .integer(1...1_000_000), default: "64", "linears with fewer inputs (K) stay float"),
         ],
-        needsCalibration: { Int8Quantizer.needsCalibration($0) },
-        needsLater: { $0["weight-bits"] == "7" ? [("pack", "weight-bits=7 exists for the packed kernel")] : [] },
-        body: { g, options, context in try Int8Quantizer(options: options, context: context).run(&g) })
+        needsCalibration: { try QuantizeSettings($0).needsCalibration },
+        needsLater: { try QuantizeSettings($0).sevenBitWeights ? [("pack", "weight-bits=7 exists for the packed kernel")] : [] },
+        body: { g, options, context in try Int8Quantizer(settings: QuantizeSettings(options), context: context).run(&g) })
 }
 
 /// One quantizable node and how it will be converted.
@@ -60,29 +60,63 @@ struct QuantizationSite {
     var smooth: [Float]?
 }
 
-struct Int8Quantizer {
-    let options: PassOptions
-    let context: PassContext
-    var mode: Int8ActivationMode {
-        switch options["mode"] {
-        case "static": return .static
-        case "weight-only": return .weightOnly
-        default: return .dynamic
+/// The quantize pass's options, read once by type.
+struct QuantizeSettings {
+    /// `mode` as written, for messages.
+    let modeName: String
+    let mode: Int8ActivationMode
+    /// Inputs per weight scale; 0: one scale per output channel.
+    let group: Int
+    /// weight-bits=7: |q| ≤ 63 for the packed u8 × s7 kernel.
+    let sevenBitWeights: Bool
+    let f16Scales: Bool
+    let quantizeEmbeddings: Bool
+    let floatLMHead: Bool
+    /// Static mode's activation range estimator: minmax, percentile or mse.
+    let calibrate: String
+    let percentile: Double
+    /// SmoothQuant alpha; 0 disables.
+    let smooth: Double
+    let sensitivity: Bool
+    let maxDrop: Double
+    let minInputs: Int
+
+    init(_ options: PassOptions) throws {
+        modeName = try options["mode"]
+        switch modeName {
+        case "static": mode = .static
+        case "weight-only": mode = .weightOnly
+        default: mode = .dynamic
         }
+        group = try options.int("group")
+        sevenBitWeights = try options["weight-bits"] == "7"
+        f16Scales = try options["scale-type"] == "f16"
+        quantizeEmbeddings = try options["embeddings"] == "int8"
+        floatLMHead = try options["lm-head"] == "f32"
+        calibrate = try options["calibrate"]
+        percentile = try options.double("percentile")
+        smooth = try options.double("smooth")
+        sensitivity = try options.flag("sensitivity")
+        maxDrop = try options.double("max-drop")
+        minInputs = try options.int("min-inputs")
     }
 
-    static func needsCalibration(_ options: PassOptions) -> Bool {
-        options["mode"] == "static" || options.double("smooth") > 0 || options.flag("sensitivity") || options.double("max-drop") < 1
-    }
+    var needsCalibration: Bool { mode == .static || smooth > 0 || sensitivity || maxDrop < 1 }
+}
+
+struct Int8Quantizer {
+    let settings: QuantizeSettings
+    let context: PassContext
+    var mode: Int8ActivationMode { settings.mode }
 
     func run(_ g: inout Graph) throws -> PassRecord {
-        if Int8Quantizer.needsCalibration(options) && context.calibrator == nil {
+        if settings.needsCalibration && context.calibrator == nil {
             throw IngotError(.invalidArgument, location: "pass 'quantize'",
-                             "mode=\(options["mode"]), smooth, sensitivity and max-drop need calibration data (--calibration FILE)")
+                             "mode=\(settings.modeName), smooth, sensitivity and max-drop need calibration data (--calibration FILE)")
         }
         var sites = findSites(g)
-        if options["weight-bits"] == "7" { for i in sites.indices where sites[i].kind != .embedding { sites[i].limit = 63 } }
-        if let calibrator = context.calibrator, mode == .static || options.double("smooth") > 0 {
+        if settings.sevenBitWeights { for i in sites.indices where sites[i].kind != .embedding { sites[i].limit = 63 } }
+        if let calibrator = context.calibrator, mode == .static || settings.smooth > 0 {
             let inputs = Array(Set(sites.filter { $0.kind != .embedding }.map { g.nodes[$0.node].inputs[0] }))
             context.log("quantize: calibrating \(inputs.count) activation inputs")
             let stats = try calibrator.statistics(of: inputs, in: g)
@@ -95,13 +129,13 @@ struct Int8Quantizer {
         var layers: [LayerRecord] = []
         var keptFloat: Set<Int> = []
         let float = g
-        if let calibrator = context.calibrator, options.flag("sensitivity") || options.double("max-drop") < 1 {
+        if let calibrator = context.calibrator, settings.sensitivity || settings.maxDrop < 1 {
             var sensitivity: [Int: Double] = [:]
             for (i, site) in sites.enumerated() {
                 context.log("quantize: sensitivity \(i + 1)/\(sites.count) \(float[site.weight].name)")
                 sensitivity[site.node] = try calibrator.outputError(reference: float, candidate: try measured(float, sites: [site]))
             }
-            let budget = options.double("max-drop")
+            let budget = settings.maxDrop
             if budget < 1 {
                 func candidate() throws -> Graph {
                     try measured(float, sites: sites.filter { !keptFloat.contains($0.node) })
@@ -150,7 +184,7 @@ struct Int8Quantizer {
         let bytesAfter = quantizedWeights.reduce(0) { total, w in
             let n = float.type(of: w).shape.elementCount ?? 0
             let site = chosen.first { $0.weight == w }!
-            return total + n + n / site.group * (options["scale-type"] == "f16" ? 2 : 4)
+            return total + n + n / site.group * (settings.f16Scales ? 2 : 4)
         }
         return PassRecord(name: "quantize", stats: [
             ("layers_quantized", Double(chosen.count)),
@@ -163,7 +197,7 @@ struct Int8Quantizer {
     }
 
     func groupSize(k: Int) -> Int? {
-        let g = options.int("group")
+        let g = settings.group
         if g == 0 { return k }
         return k % g == 0 ? g : nil
     }
@@ -176,16 +210,16 @@ struct Int8Quantizer {
         for (i, node) in g.nodes.enumerated() {
             if case .gather = node.op {
                 let table = node.inputs[0]
-                guard options["embeddings"] == "int8", g.isConstant(table), g.type(of: table).dtype == .f32,
+                guard settings.quantizeEmbeddings, g.isConstant(table), g.type(of: table).dtype == .f32,
                       let h = g.type(of: table).shape[1].fixedValue, let group = groupSize(k: h) else { continue }
                 sites.append(QuantizationSite(node: i, kind: .embedding, weight: table, group: group))
                 continue
             }
             guard let view = LinearView(node, in: g), g.type(of: view.weight).dtype == .f32,
-                  let sizes = g.type(of: view.weight).shape.fixedSizes, sizes[1] >= options.int("min-inputs"),
+                  let sizes = g.type(of: view.weight).shape.fixedSizes, sizes[1] >= settings.minInputs,
                   let group = groupSize(k: sizes[1]) else { continue }
             let isHead = gathered.contains(view.weight) || node.outputs.contains { g.outputs.contains($0) && g[$0].name == "logits" }
-            if isHead && options["lm-head"] == "f32" { continue }
+            if isHead && settings.floatLMHead { continue }
             sites.append(QuantizationSite(node: i, kind: isHead ? .lmHead : .linear, weight: view.weight, group: group))
         }
         return sites
@@ -193,7 +227,7 @@ struct Int8Quantizer {
 
     /// Static scale and SmoothQuant factors from activation statistics.
     func calibrate(_ site: inout QuantizationSite, stats: ActivationStatistics, in g: Graph) throws {
-        let alpha = Float(options.double("smooth"))
+        let alpha = Float(settings.smooth)
         var samples = stats.samples
         if alpha > 0 {
             let w = try g.floats(of: site.weight)
@@ -210,7 +244,7 @@ struct Int8Quantizer {
             for i in samples.indices { samples[i] /= s[i % k] }
         }
         if mode == .static {
-            site.inputScale = WeightQuantizer.activationScale(samples, method: options["calibrate"], percentile: options.double("percentile"))
+            site.inputScale = WeightQuantizer.activationScale(samples, method: settings.calibrate, percentile: settings.percentile)
         }
     }
 
@@ -234,7 +268,7 @@ struct Int8Quantizer {
     func measured(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
         var g = try converted(base, sites: sites)
         if let pack = context.passesAfter.first(where: { $0.pass.name == Pass.pack.name }) {
-            _ = try Pass.packInt8(&g, packEightBit: pack.options["eight-bit"] == "u7")
+            _ = try Pass.packInt8(&g, packEightBit: try pack.options["eight-bit"] == "u7")
         } else if sites.contains(where: { $0.limit < 127 }) {
             _ = try Pass.packInt8(&g, packEightBit: false)
         }
@@ -245,7 +279,7 @@ struct Int8Quantizer {
     func converted(_ base: Graph, sites: [QuantizationSite]) throws -> Graph {
         var g = base
         var made: [String: (ValueID, ValueID)] = [:]
-        let f16Scales = options["scale-type"] == "f16"
+        let f16Scales = settings.f16Scales
         for site in sites {
             let limit = site.limit
             let w = site.weight
