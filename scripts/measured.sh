@@ -56,7 +56,6 @@ for recipe in "${recipes[@]}"; do
   "$ingot" "${build[@]}" >&2
   "$ingot" "${bench[@]}" > "$out/$name.bench.json"
   shown_build="ingot ${build[*]}"; shown_build="${shown_build//$out\//}"
-  shown_build="${shown_build/ --report-runs 3 -q/}"
   shown_bench="ingot ${bench[*]}"; shown_bench="${shown_bench//$out\//}"
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$out/$name.report.json" "$out/$name.bench.json" "$shown_build" "$shown_bench" >> "$rows_file"
 done
