@@ -8,7 +8,6 @@ import PackageDescription
 
 let package = Package(
     name: "Ingot",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ingot", targets: ["ingot"]),
         .executable(name: "ingot-run", targets: ["ingot-run"]),

@@ -1,7 +1,9 @@
-// Test support: where fixtures, the shared reference outputs and the cached real models live.
-// Tests that need a real model or ../shared fail loudly in CI (CI=true) and skip elsewhere.
+// Test support: where fixtures, the PyTorch reference outputs (Fixtures/reference) and the
+// cached real models live. Tests that need a real model fail loudly in CI (CI=true) and skip
+// elsewhere; a missing reference file is always a failure (it is part of the checkout).
 
 import Foundation
+import IngotCore
 import XCTest
 
 public enum TestPaths {
@@ -17,11 +19,9 @@ public enum TestPaths {
 
     public static var fixtures: URL { packageRoot.appendingPathComponent("Fixtures") }
 
-    /// ../shared/reference beside the checkout, or $INGOT_REFERENCE.
-    public static var reference: URL {
-        if let env = ProcessInfo.processInfo.environment["INGOT_REFERENCE"] { return URL(fileURLWithPath: env) }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
-    }
+    /// The PyTorch reference outputs the tests compare with, cut from ../shared/reference
+    /// (Fixtures/reference/README.md).
+    public static var reference: URL { fixtures.appendingPathComponent("reference") }
 
     /// The model cache filled by scripts/setup.sh: .cache/models, or $INGOT_MODELS.
     public static var models: URL {
@@ -49,10 +49,11 @@ public func requireModel(_ url: URL, file: StaticString = #filePath, line: UInt 
     throw XCTSkip("\(url.path) not cached; run scripts/setup.sh")
 }
 
-/// A file of ../shared/reference; skips the test when absent, fails it in CI.
-public func requireReference(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+/// A file of Fixtures/reference; throws (the test fails, never skips) when it is missing.
+public func referenceFile(_ relative: String) throws -> URL {
     let url = TestPaths.reference.appendingPathComponent(relative)
-    if FileManager.default.fileExists(atPath: url.path) { return url }
-    if TestPaths.isCI { XCTFail("missing reference file \(url.path)", file: file, line: line) }
-    throw XCTSkip("reference file \(url.path) not present")
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        throw IngotError(.io, file: url.path, "reference fixture missing from the checkout")
+    }
+    return url
 }

@@ -56,6 +56,7 @@ final class BuildPassesCLITests: XCTestCase {
                               "--calibration", cal, "--report", report, "--report-runs", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("distill step 4/4 loss "), r.stderr)
+        try assertMatchesReportSchema(report)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
         let training = try XCTUnwrap(json["training"] as? [String: Any])
         XCTAssertEqual((training["steps"] as? [[String: Any]])?.map { $0["step"] as? Int }, [1, 2, 3, 4])
@@ -81,6 +82,7 @@ final class BuildPassesCLITests: XCTestCase {
         let ra = try runIngot(["build", model.path, "-o", a, "--passes", "fuse", "--eval", eval, "--report", report, "--report-runs", "2"])
         XCTAssertEqual(ra.status, 0, ra.stderr)
         XCTAssertTrue(ra.stdout.contains("pass fuse: nodes_before=116"), ra.stdout)
+        try assertMatchesReportSchema(report)
         let rb = try runIngot(["build", model.path, "-o", b, "--recipe", recipe.path, "-q"])
         XCTAssertEqual(rb.status, 0, rb.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)),
@@ -106,6 +108,7 @@ final class BuildPassesCLITests: XCTestCase {
         let r = try runIngot(["build", model.path, "-o", out, "--eval", eval, "--report", report, "--report-runs", "2", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stderr.contains("warning"), r.stderr)
+        try assertMatchesReportSchema(report)
         let json = try JSONValue.parse(try String(contentsOfFile: report, encoding: .utf8))
         XCTAssertEqual(json["latency"]?["rows"]?.array?.count, 2)
     }

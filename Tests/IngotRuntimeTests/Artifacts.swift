@@ -1,5 +1,5 @@
 // Test support for runtime tests: the real models built into .ingot artifacts once per
-// test process, and the PyTorch reference outputs of ../shared/reference.
+// test process, and readers of the PyTorch reference outputs in Fixtures/reference.
 import Foundation
 import XCTest
 import IngotCheckpoint
@@ -101,5 +101,5 @@ func readJSONL(_ url: URL) throws -> [JSONValue] {
 
 /// Token ids of the 300 MiniLM dev sentences (PyTorch reference tokenization).
 func miniLMDevSentenceIDs() throws -> [[Int32]] {
-    try readJSONL(try requireReference("minilm/dev/tokens.jsonl")).map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
+    try readJSONL(try referenceFile("minilm/dev/tokens.jsonl")).map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
 }

@@ -41,26 +41,34 @@ final class Int8AccuracyTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(try MappedFile(path: try BuiltArtifacts.miniLMInt8Packed()).count), 0.30 * Double(safetensors))
     }
 
-    /// The speed recipe: every linear layer 8-bit and packed with 7-bit activation codes
-    /// (`pack:eight-bit=u7`), no sensitivity search. Measured on the 300 dev sentences: cosine
-    /// mean 0.99827, min 0.99643, top-1 94.7% (below the 95% bar, so not the default recipe).
+    /// The speed recipe: 8-bit weights packed with 7-bit activation codes (`pack:eight-bit=u7`).
+    /// With every layer so, top-1 fell to 94.7% (cosine mean 0.99827, min 0.99643): the
+    /// budget `max-drop=0.001` keeps the most sensitive layers float until the calibration
+    /// output error holds, and every other linear layer stays 7-bit packed. Measured on the
+    /// 300 dev sentences: 20 layers packed, 4 float; cosine mean 0.99903, min 0.99813, top-1 97.0%.
     func testMiniLMEightBitWeightsWithSevenBitInputs() throws {
         let ids = try miniLMDevSentenceIDs()
-        let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-int8-u7", passes: "fuse,quantize=int8:smooth=0.5,pack:eight-bit=u7")
+        let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-int8-u7", passes: "fuse,quantize=int8:smooth=0.5:max-drop=0.001,pack:eight-bit=u7")
         let float = try Model(path: try BuiltArtifacts.miniLM()), int8 = try Model(path: path)
         let bits = int8.graph.nodes.compactMap { node -> Int? in
             if case .linearInt8Packed(let a) = node.op { return a.inputBits }
             return nil
         }
-        XCTAssertEqual(bits, [Int](repeating: 7, count: 24), "every fused linear layer packed with 7-bit codes")
+        let floatLinears = int8.graph.nodes.filter { $0.op.name == "linear" }.count
+        XCTAssertEqual(int8.graph.nodes.filter { $0.op.name == "linear_int8" }.count, 0, "no layer left on the s8 × s8 kernel")
+        XCTAssertEqual(bits.count + floatLinears, 24, "every fused linear layer is packed or kept float")
+        XCTAssertEqual(Set(bits), [7], "packed layers take 7-bit codes")
+        XCTAssertGreaterThanOrEqual(bits.count, 18, "the budget keeps a few layers float, not most")
         let a = try AccuracyEvaluator.encoders(baseline: float, candidate: int8, sentences: ids)
+        print("u7 with max-drop: \(bits.count) packed, \(floatLinears) float; cosine mean \(a.cosineMean!), min \(a.cosineMin!), top-1 \(a.top1Agreement!)")
         XCTAssertGreaterThanOrEqual(a.cosineMean!, 0.998)
         XCTAssertGreaterThanOrEqual(a.cosineMin!, 0.995)
+        XCTAssertGreaterThanOrEqual(a.top1Agreement!, 0.95)
     }
 
     /// Static int8 on the real model: activation ranges from calibration sentences by the
     /// 99.99th percentile (SmoothQuant α = 0.5), so every linear layer runs with a fixed
-    /// input scale. Measured on the 300 dev sentences: cosine mean 0.99105, min 0.9848, top-1 87%.
+    /// input scale. Measured on the 300 dev sentences: cosine mean 0.99103, min 0.98523, top-1 88.0%.
     func testMiniLMStaticInt8WithPercentileRanges() throws {
         let ids = try miniLMDevSentenceIDs()
         let path = try BuiltArtifacts.miniLMCalibrated(name: "minilm-static-percentile", passes: "fuse,quantize=int8:mode=static:calibrate=percentile:smooth=0.5")
@@ -72,8 +80,10 @@ final class Int8AccuracyTests: XCTestCase {
         XCTAssertEqual(scales.count, 24, "every fused linear layer (QKV, output, two FFN per layer) static")
         XCTAssertTrue(scales.allSatisfy { $0 > 0 && $0.isFinite })
         let a = try AccuracyEvaluator.encoders(baseline: float, candidate: int8, sentences: ids)
+        print("static percentile: cosine mean \(a.cosineMean!), min \(a.cosineMin!), top-1 \(a.top1Agreement!)")
         XCTAssertGreaterThanOrEqual(a.cosineMean!, 0.985)
         XCTAssertGreaterThanOrEqual(a.cosineMin!, 0.97)
+        XCTAssertGreaterThanOrEqual(a.top1Agreement!, 0.85)
     }
 
     /// Weight-only int8 in groups of 32 (float activations).

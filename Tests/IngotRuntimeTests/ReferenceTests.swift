@@ -10,7 +10,7 @@ import IngotTestSupport
 final class MiniLMReferenceTests: XCTestCase {
     func testHiddenStatesMatchPyTorch() throws {
         let encoder = try Encoder(model: try Model(path: try BuiltArtifacts.miniLM()))
-        let reference = try SafetensorsCheckpoint(path: try requireReference("minilm/dev/reference.safetensors").path)
+        let reference = try SafetensorsCheckpoint(path: try referenceFile("minilm/dev/reference.safetensors").path)
         for i in 0..<8 {
             let ids = try referenceInts(reference, "ids_\(i)")
             let expected = try referenceFloats(reference, "hidden_\(i)")
@@ -24,9 +24,9 @@ final class MiniLMReferenceTests: XCTestCase {
 
     func testEmbeddingsMatchPyTorchInBatchesOf1And16() throws {
         let encoder = try Encoder(model: try Model(path: try BuiltArtifacts.miniLM()))
-        let reference = try SafetensorsCheckpoint(path: try requireReference("minilm/dev/reference.safetensors").path)
+        let reference = try SafetensorsCheckpoint(path: try referenceFile("minilm/dev/reference.safetensors").path)
         let expected = try referenceFloats(reference, "embeddings")
-        let rows = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
+        let rows = try readJSONL(try referenceFile("minilm/dev/tokens.jsonl"))
         let ids: [[Int32]] = rows.map { row in (row["input_ids"]?.array ?? []).map { Int32($0.int!) } }
         XCTAssertEqual(ids.count, 300)
         var worst1 = 1.0, worst16 = 1.0
@@ -50,14 +50,30 @@ final class MiniLMReferenceTests: XCTestCase {
 final class SmolLM2ReferenceTests: XCTestCase {
     func testLogitsMatchPyTorch() throws {
         let lm = try LanguageModel(model: try Model(path: try BuiltArtifacts.smolLM2()))
-        let reference = try SafetensorsCheckpoint(path: try requireReference("smollm2/dev/reference.safetensors").path)
+        let reference = try SafetensorsCheckpoint(path: try referenceFile("smollm2/dev/reference.safetensors").path)
+        // Per window: every logit of four positions, and every 64th vocabulary column at all
+        // 64 positions (Fixtures/reference/README.md).
+        let columns = try referenceInts(reference, "columns").map(Int.init)
+        let vocabulary = lm.vocabularySize
         for k in 0..<2 {
             let ids = try referenceInts(reference, "ids_\(k)")
-            let expected = try referenceFloats(reference, "logits_\(k)")
+            let rows = try referenceInts(reference, "rows_\(k)").map(Int.init)
+            let expectedRows = try referenceFloats(reference, "logits_\(k)_rows")
+            let expectedColumns = try referenceFloats(reference, "logits_\(k)_columns")
             lm.session.reset()
             let logits = try lm.logits(ids: ids)
-            XCTAssertEqual(logits.count, expected.count)
-            let maxError = zip(logits, expected).map { abs($0 - $1) }.max()!
+            XCTAssertEqual(logits.count, ids.count * vocabulary)
+            XCTAssertEqual(expectedRows.count, rows.count * vocabulary)
+            XCTAssertEqual(expectedColumns.count, ids.count * columns.count)
+            var maxError: Float = 0
+            for (r, t) in rows.enumerated() {
+                for v in 0..<vocabulary { maxError = max(maxError, abs(logits[t * vocabulary + v] - expectedRows[r * vocabulary + v])) }
+            }
+            for t in 0..<ids.count {
+                for (c, v) in columns.enumerated() {
+                    maxError = max(maxError, abs(logits[t * vocabulary + v] - expectedColumns[t * columns.count + c]))
+                }
+            }
             XCTAssertLessThanOrEqual(maxError, 2e-2, "window \(k)")
         }
     }
@@ -78,7 +94,7 @@ final class SmolLM2ReferenceTests: XCTestCase {
 
     func testGreedyGenerationMatchesPyTorch() throws {
         let lm = try LanguageModel(model: try Model(path: try BuiltArtifacts.smolLM2()))
-        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/greedy.json"))))
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
         let prompts = try XCTUnwrap(greedy["prompts"]?.array)
         XCTAssertEqual(prompts.count, 2)
         for p in prompts {
@@ -107,9 +123,9 @@ final class SmolLM2ReferenceTests: XCTestCase {
 
     func testPerplexityMatchesReferenceProtocol() throws {
         let lm = try LanguageModel(model: try Model(path: try BuiltArtifacts.smolLM2()))
-        let tokens = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/dev/tokens.json"))))
+        let tokens = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/dev/tokens.json"))))
         let ids = try XCTUnwrap(tokens["input_ids"]?.array).map { Int32($0.int!) }
-        let expected = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/dev/perplexity.json"))))
+        let expected = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/dev/perplexity.json"))))
         let result = try lm.perplexity(ids: ids, window: 256)
         XCTAssertEqual(result.scored, 9690)
         XCTAssertEqual(result.windows, 38)

@@ -19,14 +19,16 @@ enum LoadedTokenizers {
 final class WordPieceTests: XCTestCase {
     func testAll300DevSentencesMatchBertTokenizer() throws {
         let tok = try LoadedTokenizers.miniLM()
-        let sentences = try readJSONL(try requireReference("minilm/dev/sentences.jsonl"))
-        let tokens = try readJSONL(try requireReference("minilm/dev/tokens.jsonl"))
+        let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt"), encoding: .utf8)
+        let sentences = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let tokens = try readJSONL(try referenceFile("minilm/dev/tokens.jsonl"))
         XCTAssertEqual(sentences.count, 300)
-        var mismatches: [String] = []
-        for (s, t) in zip(sentences, tokens) {
+        XCTAssertEqual(tokens.count, 300)
+        var mismatches: [Int] = []
+        for (i, (s, t)) in zip(sentences, tokens).enumerated() {
             let expected = (t["input_ids"]?.array ?? []).map { Int32($0.int!) }
-            let got = tok.encode(s["text"]!.string!, addSpecialTokens: true)
-            if got != expected { mismatches.append(s["id"]?.serialized() ?? "?") }
+            let got = tok.encode(s, addSpecialTokens: true)
+            if got != expected { mismatches.append(i) }
         }
         XCTAssertEqual(mismatches, [], "sentences whose ids differ")
     }
@@ -56,8 +58,8 @@ final class WordPieceTests: XCTestCase {
 final class ByteLevelBPETests: XCTestCase {
     func testDevTextMatchesReferenceIds() throws {
         let tok = try LoadedTokenizers.smolLM2()
-        let text = try String(contentsOf: try requireReference("smollm2/dev/text.txt"), encoding: .utf8)
-        let reference = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/dev/tokens.json"))))
+        let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("eval/smollm2-dev.txt"), encoding: .utf8)
+        let reference = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/dev/tokens.json"))))
         let expected = try XCTUnwrap(reference["input_ids"]?.array).map { Int32($0.int!) }
         let clock = ContinuousClock()
         let start = clock.now
@@ -70,7 +72,7 @@ final class ByteLevelBPETests: XCTestCase {
 
     func testGreedyPromptsAndChatTemplate() throws {
         let tok = try LoadedTokenizers.smolLM2()
-        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/greedy.json"))))
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
         let prompts = try XCTUnwrap(greedy["prompts"]?.array)
         let plain = prompts[0], chat = prompts[1]
         XCTAssertEqual(tok.encode(plain["prompt_text"]!.string!, addSpecialTokens: true), plain["prompt_ids"]!.array!.map { Int32($0.int!) })
