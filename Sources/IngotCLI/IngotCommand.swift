@@ -1,8 +1,10 @@
-// The `ingot` command tree (swift-argument-parser) and the mapping from IngotError kinds
-// to documented exit codes. Subcommands live one per file.
+// The `ingot` command tree (swift-argument-parser), the options several subcommands share,
+// and the turning of IngotError into "ingot: error: …" and the exit code of its kind
+// (IngotError.Kind.exitCode). Subcommands live one per file.
 
 import ArgumentParser
 import IngotCore
+import IngotRuntime
 
 public struct IngotCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -34,20 +36,8 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    }
-}
-
-public enum ExitCodes {
-    public static func code(for kind: IngotError.Kind) -> Int32 {
-        switch kind {
-        case .invalidArgument: return 64
-        case .format, .checksum, .verification, .shape: return 65
-        case .io: return 66
-        case .output: return 74
-        case .unsupported: return 69
-        case .internal: return 70
-        }
+        guard let threads else { return }
+        do { _ = try Threads.checkedCount(threads) } catch let e as IngotError { throw ValidationError(e.description) }
     }
 }
 
@@ -57,6 +47,6 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let e as IngotError {
         Terminal.error("error: \(e.description)")
-        throw ExitCode(ExitCodes.code(for: e.kind))
+        throw ExitCode(e.kind.exitCode)
     }
 }

@@ -1,5 +1,6 @@
 // `ingot run`: embeddings from an encoder artifact (one text, or JSONL in → JSONL out) or
-// streamed generation from a language-model artifact.
+// streamed generation from a language-model artifact. Generation options are checked and
+// set up by GenerationSettings (IngotRuntime), the same code `ingot-run` uses.
 
 import ArgumentParser
 import Foundation
@@ -35,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Tokens to generate at most.")
     var maxTokens = 64
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
+    @Option(help: "Sampling temperature; 0 (or below 1e-6) is greedy.")
     var temperature: Float = 0
 
     @Option(help: "Sample among the k most likely tokens (0: all).")
@@ -59,17 +60,28 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
-        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
-        guard repetitionPenalty > 0 else { throw ValidationError("--repetition-penalty must be > 0, got \(repetitionPenalty)") }
         let modes = [!text.isEmpty, input != nil, prompt != nil].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("give exactly one of --text, --input or --prompt") }
+    }
+
+    /// The generation options as GenerationSettings, which checks them.
+    var settings: GenerationSettings {
+        var s = GenerationSettings()
+        s.maxTokens = maxTokens
+        s.temperature = temperature
+        s.topK = topK
+        s.topP = topP
+        s.repetitionPenalty = repetitionPenalty
+        s.seed = seed
+        s.chat = chat
+        s.ignoreEOS = ignoreEOS
+        return s
     }
 
     func run() throws {
         Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         try reportingErrors {
+            try settings.check()
             let model = try Model(path: artifact)
             if let prompt {
                 try generate(model, prompt)
@@ -102,37 +114,12 @@ struct RunCommand: ParsableCommand {
     }
 
     func generate(_ model: Model, _ prompt: String) throws {
-        let lm = try LanguageModel(model: model)
-        guard let spec = model.tokenizerSpec else {
-            throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer")
+        let generation = try settings.prepare(model: model, prompt: prompt)
+        try generation.run { piece in
+            print(piece, terminator: "")
+            fflush(stdout)
         }
-        let tokenizer = try ByteLevelBPETokenizer(spec)
-        let text = chat ? try ChatTemplate(source: spec.chatTemplate).render([(role: "user", content: prompt)]) : prompt
-        guard !text.isEmpty else { throw IngotError(.invalidArgument, location: "--prompt", "empty") }
-        let ids = tokenizer.encode(text, addSpecialTokens: true, parseSpecial: chat)
-        guard ids.count + maxTokens <= spec.maxLength else {
-            throw IngotError(.invalidArgument, location: "--prompt",
-                             "\(ids.count) prompt tokens + \(maxTokens) new tokens exceed the context length \(spec.maxLength)")
-        }
-        var options = GenerationOptions()
-        options.maxTokens = maxTokens
-        options.temperature = temperature
-        options.topK = topK
-        options.topP = topP
-        options.repetitionPenalty = repetitionPenalty
-        options.seed = seed
-        if !ignoreEOS, let eos = spec.specialTokens["eos"] { options.stopTokens = [eos] }
-        if chat, !ignoreEOS, let end = spec.tokens.firstIndex(of: "<|im_end|>") { options.stopTokens.insert(Int32(end)) }
-        var decoder = StreamingDecoder(tokenizer: tokenizer)
-        _ = try lm.generate(prompt: ids, options: options) { id in
-            let piece = decoder.push(id)
-            if !piece.isEmpty {
-                print(piece, terminator: "")
-                fflush(stdout)
-            }
-            return true
-        }
-        print(decoder.flush())
+        print()
     }
 }
 

@@ -1,9 +1,11 @@
 // IngotError: the one error type every layer throws. An error names the file, the field
 // or tensor, the value seen and what was expected, so a user can act on it without a debugger.
+// Each kind maps to the exit code both command-line front ends (`ingot`, `ingot-run`) use;
+// printing errors is left to them. Foundation-free: the lean runner links it.
 
 public struct IngotError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Error families; each maps to one CLI exit code (see README "Exit codes").
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// An input cannot be opened or read.
         case io
         /// An output cannot be created or written.
@@ -22,6 +24,18 @@ public struct IngotError: Error, Sendable, CustomStringConvertible, Equatable {
         case shape
         /// A broken internal invariant: a bug in Ingot.
         case `internal`
+
+        /// The process exit code for an error of this kind (sysexits.h; README "Exit codes").
+        public var exitCode: Int32 {
+            switch self {
+            case .invalidArgument: return 64
+            case .format, .checksum, .verification, .shape: return 65
+            case .io: return 66
+            case .unsupported: return 69
+            case .internal: return 70
+            case .output: return 74
+            }
+        }
     }
 
     public var kind: Kind

@@ -66,42 +66,32 @@ public enum AccuracyEvaluator {
         return scored.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(count).map(\.0)
     }
 
-    /// Full windows of `window` tokens, each alone; the first token of each window is not scored.
+    /// Both models under the reference perplexity protocol (PerplexityWindows,
+    /// NegativeLogLikelihood), at most `maxWindows` windows; KL and top-1 agreement on the
+    /// same scored positions.
     public static func languageModels(baseline: Model, candidate: Model, ids: [Int32], window: Int,
                                       maxWindows: Int = .max) throws -> AccuracyComparison {
-        let windows = min(ids.count / window, maxWindows)
-        guard windows > 0 else {
-            throw IngotError(.invalidArgument, location: "evaluation text", "\(ids.count) tokens, need at least one window of \(window)")
-        }
+        let windows = try PerplexityWindows(tokens: ids.count, window: window, maxWindows: maxWindows, text: "evaluation text")
         let a = try LanguageModel(model: baseline, maxContext: window), b = try LanguageModel(model: candidate, maxContext: window)
-        var nllA = 0.0, nllB = 0.0, kl = 0.0, agree = 0, scored = 0
-        for w in 0..<windows {
-            let chunk = Array(ids[w * window..<(w + 1) * window])
+        var nllA = NegativeLogLikelihood(), nllB = NegativeLogLikelihood()
+        var kl = 0.0, agree = 0
+        for w in 0..<windows.count {
+            let chunk = windows.ids(w, of: ids)
             a.session.reset()
             b.session.reset()
             let la = try a.logits(ids: chunk), lb = try b.logits(ids: chunk)
             let vocab = a.vocabularySize
+            nllA.add(logits: la, window: chunk, vocabulary: vocab)
+            nllB.add(logits: lb, window: chunk, vocabulary: vocab)
             let pairs = klAndAgreement(la, lb, vocab: vocab)
             for t in 0..<(window - 1) {
-                let target = Int(chunk[t + 1])
-                nllA -= logSoftmax(la, row: t, vocab: vocab, index: target)
-                nllB -= logSoftmax(lb, row: t, vocab: vocab, index: target)
                 kl += pairs[t].0
                 if pairs[t].1 { agree += 1 }
-                scored += 1
             }
         }
-        let n = Double(scored)
-        return AccuracyComparison(task: .languageModel, samples: scored, perplexityBaseline: exp(nllA / n), perplexity: exp(nllB / n),
+        let n = Double(nllA.scored)
+        return AccuracyComparison(task: .languageModel, samples: nllA.scored, perplexityBaseline: nllA.perplexity, perplexity: nllB.perplexity,
                                   nextTokenTop1Agreement: Double(agree) / n, klMean: kl / n)
-    }
-
-    static func logSoftmax(_ logits: [Float], row: Int, vocab: Int, index: Int) -> Double {
-        let r = logits[row * vocab..<(row + 1) * vocab]
-        let m = Double(r.max()!)
-        var z = 0.0
-        for v in r { z += exp(Double(v) - m) }
-        return Double(logits[row * vocab + index]) - m - log(z)
     }
 }
 

@@ -1,6 +1,7 @@
 // LanguageModel: next-token work on top of a Session for decoder artifacts (graph inputs
 // input_ids and position_ids, output logits): logits for a sequence, perplexity under the
-// reference protocol, and token generation with sampling. Tokenization is not done here.
+// reference protocol (counted by Perplexity.swift), and token generation with sampling.
+// Tokenization and option checks (GenerationSetup.swift) are not done here.
 
 import IngotCore
 
@@ -17,7 +18,7 @@ public struct PerplexityResult: Sendable, Equatable {
 
 public struct GenerationOptions: Sendable {
     public var maxTokens = 64
-    /// 0 means greedy (argmax).
+    /// 0 means greedy (argmax); so does anything below `greedyTemperatureFloor` (or NaN).
     public var temperature: Float = 0
     /// Keep only the k most likely tokens (0: off).
     public var topK = 0
@@ -30,6 +31,10 @@ public struct GenerationOptions: Sendable {
     public var stopTokens: Set<Int32> = []
 
     public init() {}
+
+    /// Temperatures below this choose greedily: dividing logits by a smaller one overflows
+    /// Float and would sample from NaN probabilities.
+    public static let greedyTemperatureFloor: Float = 1e-6
 }
 
 public final class LanguageModel {
@@ -61,30 +66,19 @@ public final class LanguageModel {
         return out["logits"]!.floats!
     }
 
-    /// Perplexity protocol of shared/reference: full windows of `window` tokens from the
-    /// start (the tail is dropped), each run alone from position 0, every token but the
-    /// window's first scored, log-softmax in Float64.
+    /// Perplexity under the reference protocol (PerplexityWindows, NegativeLogLikelihood).
     public func perplexity(ids: [Int32], window: Int, progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {
-        guard window >= 2 else { throw IngotError(.invalidArgument, location: "window", "value \(window), expected at least 2") }
-        let windows = ids.count / window
-        guard windows > 0 else {
-            throw IngotError(.invalidArgument, location: "text", "\(ids.count) tokens, expected at least one full window of \(window)")
-        }
-        var nll = 0.0
-        var scored = 0
-        for w in 0..<windows {
-            progress?(w, windows)
+        let windows = try PerplexityWindows(tokens: ids.count, window: window)
+        var nll = NegativeLogLikelihood()
+        for w in 0..<windows.count {
+            progress?(w, windows.count)
             session.reset()
-            let chunk = Array(ids[(w * window)..<((w + 1) * window)])
-            let logits = try self.logits(ids: chunk)
-            for t in 0..<(window - 1) {
-                nll -= logSoftmax(logits, row: t, width: vocabularySize, at: Int(chunk[t + 1]))
-                scored += 1
-            }
+            let chunk = windows.ids(w, of: ids)
+            nll.add(logits: try self.logits(ids: chunk), window: chunk, vocabulary: vocabularySize)
         }
         session.reset()
-        progress?(windows, windows)
-        return PerplexityResult(perplexity: exp(nll / Double(scored)), nll: nll, tokens: ids.count, scored: scored, windows: windows)
+        progress?(windows.count, windows.count)
+        return PerplexityResult(perplexity: nll.perplexity, nll: nll.total, tokens: ids.count, scored: nll.scored, windows: windows.count)
     }
 
     /// Generates after `prompt` (prefilled in one batched pass); calls `onToken` as each id is chosen.
@@ -129,16 +123,6 @@ extension LanguageModel {
     }
 }
 
-/// log softmax(logits[row])[index], computed in Float64.
-func logSoftmax(_ logits: [Float], row: Int, width: Int, at index: Int) -> Double {
-    let base = row * width
-    var m = -Double.infinity
-    for j in 0..<width { m = max(m, Double(logits[base + j])) }
-    var sum = 0.0
-    for j in 0..<width { sum += exp(Double(logits[base + j]) - m) }
-    return Double(logits[base + index]) - m - log(sum)
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -152,7 +136,7 @@ enum Sampler {
                 logits[Int(id)] = l > 0 ? l / options.repetitionPenalty : l * options.repetitionPenalty
             }
         }
-        if options.temperature <= 0 { return Int32(argmax(logits)) }
+        guard options.temperature >= GenerationOptions.greedyTemperatureFloor else { return Int32(argmax(logits)) }
         var candidates = logits.indices.map { ($0, logits[$0] / options.temperature) }
         candidates.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
         if options.topK > 0 { candidates = Array(candidates.prefix(options.topK)) }

@@ -1,11 +1,14 @@
 // ingot-run: the lean runner for edge boxes. Links only IngotRuntime (no Foundation, no
-// argument parser, no compiler) and the static Swift standard library.
+// argument parser, no compiler) and the static Swift standard library. Generation options,
+// their limits and error texts are GenerationSettings', shared with `ingot run`.
 //
 //   ingot-run MODEL.ingot --text "…"                          embedding as JSON
-//   ingot-run MODEL.ingot --prompt "…" [--max-tokens N] [--chat] [--temperature T] [--seed S]
+//   ingot-run MODEL.ingot --prompt "…" [--chat] [--max-tokens N] [--temperature T] [--top-k K]
+//             [--top-p P] [--repetition-penalty R] [--seed S] [--ignore-eos]
 //   options: --threads N
 //
-// Exit codes as `ingot`: 0 ok, 64 usage, 65 corrupt input, 66 unreadable, 69 unsupported, 70 internal.
+// Exit codes as `ingot` (IngotError.Kind.exitCode): 0 ok, 64 usage, 65 corrupt input,
+// 66 unreadable, 69 unsupported, 70 internal, 74 unwritable output.
 
 import IngotCore
 import IngotRuntime
@@ -20,7 +23,9 @@ func fail(_ message: String, _ code: Int32) -> Never {
     exit(code)
 }
 
-let usage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S]) [--threads N]"
+func fail(_ error: IngotError) -> Never { fail(error.description, error.kind.exitCode) }
+
+let usage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT \(GenerationSettings.usage)) [--threads N]"
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
@@ -30,78 +35,40 @@ if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h")
 let path = arguments.removeFirst()
 var texts: [String] = []
 var prompt: String? = nil
-var chat = false
-var maxTokens = 64
-var temperature: Float = 0
-var seed: UInt64 = 0
+var settings = GenerationSettings()
 var threads = Threads.availableCPUCount()
 
-while !arguments.isEmpty {
-    let flag = arguments.removeFirst()
-    func value() -> String {
-        guard !arguments.isEmpty else { fail("\(flag) needs a value\n" + usage, 64) }
-        return arguments.removeFirst()
+do {
+    while !arguments.isEmpty {
+        let flag = arguments.removeFirst()
+        func value() -> String {
+            guard !arguments.isEmpty else { fail("\(flag) needs a value\n" + usage, 64) }
+            return arguments.removeFirst()
+        }
+        if try settings.read(flag: flag, value: value) { continue }
+        switch flag {
+        case "--text": texts.append(value())
+        case "--prompt": prompt = value()
+        case "--threads": threads = try Threads.checkedCount(parsing: value())
+        default: fail("unknown option '\(flag)'\n" + usage, 64)
+        }
     }
-    switch flag {
-    case "--text": texts.append(value())
-    case "--prompt": prompt = value()
-    case "--chat": chat = true
-    case "--max-tokens":
-        let v = value()
-        guard let n = Int(v), n >= 1 else { fail("--max-tokens: value \(v), expected an integer ≥ 1", 64) }
-        maxTokens = n
-    case "--temperature":
-        let v = value()
-        guard let t = Float(v), t >= 0 else { fail("--temperature: value \(v), expected a number ≥ 0", 64) }
-        temperature = t
-    case "--seed":
-        let v = value()
-        guard let s = UInt64(v) else { fail("--seed: value \(v), expected a non-negative integer", 64) }
-        seed = s
-    case "--threads":
-        let v = value()
-        guard let n = Int(v), n >= 1 else { fail("--threads: value \(v), expected an integer ≥ 1", 64) }
-        threads = n
-    default:
-        fail("unknown option '\(flag)'\n" + usage, 64)
-    }
+    try settings.check()
+} catch let e as IngotError {
+    fail(e)
 }
 guard texts.isEmpty != (prompt == nil) else { fail("give --text or --prompt\n" + usage, 64) }
 Threads.setComputeThreads(threads)
 
-func exitCode(_ kind: IngotError.Kind) -> Int32 {
-    switch kind {
-    case .invalidArgument: return 64
-    case .format, .checksum, .verification, .shape: return 65
-    case .io: return 66
-    case .unsupported: return 69
-    case .internal: return 70
-    case .output: return 74
-    }
-}
-
 do {
     let model = try Model(path: path)
     if let prompt {
-        let lm = try LanguageModel(model: model)
-        guard let spec = model.tokenizerSpec else { fail("\(path): the artifact has no tokenizer", 69) }
-        let tokenizer = try ByteLevelBPETokenizer(spec)
-        let text = chat ? try ChatTemplate(source: spec.chatTemplate).render([(role: "user", content: prompt)]) : prompt
-        let ids = tokenizer.encode(text, addSpecialTokens: true, parseSpecial: chat)
-        guard !ids.isEmpty else { fail("--prompt: empty", 64) }
-        var options = GenerationOptions()
-        options.maxTokens = maxTokens
-        options.temperature = temperature
-        options.seed = seed
-        if let eos = spec.specialTokens["eos"] { options.stopTokens.insert(eos) }
-        if chat, let end = spec.tokens.firstIndex(of: "<|im_end|>") { options.stopTokens.insert(Int32(end)) }
-        var decoder = StreamingDecoder(tokenizer: tokenizer)
-        _ = try lm.generate(prompt: ids, options: options) { id in
-            print(decoder.push(id), terminator: "")
+        let generation = try settings.prepare(model: model, prompt: prompt)
+        try generation.run { piece in
+            print(piece, terminator: "")
             fflush(stdout)
-            return true
         }
-        print(decoder.flush())
+        print()
     } else {
         let encoder = try Encoder(model: model)
         for (i, t) in texts.enumerated() {
@@ -111,7 +78,7 @@ do {
         }
     }
 } catch let e as IngotError {
-    fail(e.description, exitCode(e.kind))
+    fail(e)
 } catch {
     fail("\(error)", 70)
 }
