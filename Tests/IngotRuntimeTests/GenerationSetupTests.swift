@@ -107,7 +107,7 @@ final class GenerationSetupTests: XCTestCase {
     /// The prepared prompt of the reference greedy run gives its ids and the 32 greedy tokens.
     func testPreparedSmolLM2PromptGeneratesTheReferenceGreedyTokens() throws {
         let model = try Model(path: try BuiltArtifacts.smolLM2())
-        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/greedy.json"))))
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
         let p = try XCTUnwrap(greedy["prompts"]?.array?.first)
         var settings = GenerationSettings()
         settings.ignoreEOS = true
@@ -124,7 +124,7 @@ final class GenerationSetupTests: XCTestCase {
     func testChatPromptStopsAtEndOfTurnAndChecksTheContext() throws {
         let model = try Model(path: try BuiltArtifacts.smolLM2())
         let spec = try XCTUnwrap(model.tokenizerSpec)
-        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try requireReference("smollm2/greedy.json"))))
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
         var settings = GenerationSettings()
         settings.chat = true
         let generation = try settings.prepare(model: model, prompt: "What is the capital of France?")
