@@ -28,8 +28,7 @@ extension DifferentiableOp {
 /// y[count] = kernel(x): runs a reference kernel reading `x` (and whatever it captures) into a
 /// new array; an empty input or output runs nothing.
 @inline(__always)
-func kernelOutput<T>(_ x: [T], count: Int, _ kernel: (UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> [T]
-    where T: TrainingScalar {
+func kernelOutput<T: TrainingScalar>(_ x: [T], count: Int, _ kernel: (UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> [T] {
     var y = [T](repeating: 0, count: count)
     guard count > 0, !x.isEmpty else { return y }
     x.withUnsafeBufferPointer { px in

@@ -85,8 +85,9 @@ extension Ops.Attention: DifferentiableOp {
                                            b: kb, ldb: KV * D, beta: 0, c: p, ldc: keySeq)
                                     for i in 0..<seq {
                                         let row = p + i * keySeq
-                                        for j in 0..<keySeq where (mask.map { $0[b * keySeq + j] == 0 } ?? false) || (a.causal && j > i) {
-                                            row[j] = -T.infinity
+                                        for j in 0..<keySeq {
+                                            let padding = mask?[b * keySeq + j] == 0
+                                            if padding || (a.causal && j > i) { row[j] = -T.infinity }
                                         }
                                         ReferenceKernels.softmaxRow(row, keySeq)
                                     }
