@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
         // Reverse-mode differentiation over IR graphs and the distillation training loop.
         .target(name: "IngotAutodiff", dependencies: [
-            "IngotIR", "IngotCore", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
+            "IngotIR", "IngotCore", "IngotKernels", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
         ]),
         .target(name: "IngotPasses", dependencies: ["IngotIR", "IngotAutodiff", "CBLAS"]),
         .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotCompiler", "IngotPasses", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotCompiler", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

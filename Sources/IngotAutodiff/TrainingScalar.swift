@@ -1,11 +1,13 @@
 // TrainingScalar: the element types the training engine runs in — Float for training and
-// Double for the finite-difference gradient checks — with their BLAS matrix product.
+// Double for the finite-difference gradient checks — with their BLAS matrix product; both
+// are reference-kernel scalars, so the tape's forwards run the reference kernels in either.
 // It holds no training logic.
 
 import CBLAS
+import IngotKernels
 import RealModule
 
-public protocol TrainingScalar: Real, BinaryFloatingPoint, Sendable {
+public protocol TrainingScalar: Real, BinaryFloatingPoint, ReferenceScalar, Sendable {
     /// C[m, n] = α · op(A)[m, k] · op(B)[k, n] + β · C, row-major, with leading dimensions.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,

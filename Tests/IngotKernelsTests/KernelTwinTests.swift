@@ -1,5 +1,6 @@
 // Every fast kernel against its reference twin on random inputs of odd sizes, tails that
-// are not a multiple of the SIMD width, all-zero rows and large magnitudes.
+// are not a multiple of the SIMD width, all-zero rows, large magnitudes and masks with no
+// real token.
 import XCTest
 @testable import IngotKernels
 
@@ -149,5 +150,36 @@ final class KernelTwinTests: XCTestCase {
         Kernels.rope([1, 0], positions: [1], &out, tokens: 1, heads: 1, headDim: 2, theta: 10000, interleaved: true)
         XCTAssertEqual(out[0], Float(cos(1.0)), accuracy: 1e-6)
         XCTAssertEqual(out[1], Float(sin(1.0)), accuracy: 1e-6)
+    }
+
+    func testMeanPoolOddSizesZeroRowsAndMasksWithNoRealToken() {
+        for (batch, seq, hidden) in [(1, 1, 1), (3, 5, 7), (4, 17, 33), (2, 130, 384)] {
+            var x = rng.array(batch * seq * hidden, scale: 4)
+            for d in 0..<hidden { x[d] = 0 }   // an all-zero token row
+            var mask = [Int32](repeating: 1, count: batch * seq)
+            if batch > 1 { for s in 0..<seq { mask[seq + s] = 0 } }                  // no real token
+            if batch > 2 { for s in stride(from: 1, to: seq, by: 2) { mask[2 * seq + s] = 0 } }   // padding inside
+            if batch > 3 { for s in (seq / 2 + 1)..<seq { mask[3 * seq + s] = 0 } }   // right padding
+            var fast = [Float](repeating: .nan, count: batch * hidden), ref = fast
+            Kernels.meanPool(x, mask: mask, &fast, batch: batch, seq: seq, hidden: hidden)
+            ReferenceKernels.meanPool(x, mask: mask, &ref, batch: batch, seq: seq, hidden: hidden)
+            XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-6 * Float(seq), "mean pool b\(batch) s\(seq) h\(hidden)")
+            if batch > 1 { XCTAssertEqual(Array(ref[hidden..<2 * hidden]), [Float](repeating: 0, count: hidden)) }
+            if batch > 1 { XCTAssertEqual(Array(fast[hidden..<2 * hidden]), [Float](repeating: 0, count: hidden)) }
+        }
+    }
+
+    func testL2NormalizeOddSizesZeroRowsAndTinyNorms() {
+        for (rows, cols, eps) in [(1, 1, Float(1e-12)), (3, 7, 1e-12), (17, 33, 1e-12), (5, 384, 1e-6)] {
+            var x = rng.array(rows * cols, scale: 5)
+            for j in 0..<cols { x[j] = 0 }   // an all-zero row
+            if rows > 2 { for j in 0..<cols { x[2 * cols + j] = 1e-9 } }   // norm below eps when eps = 1e-6
+            var fast = [Float](repeating: .nan, count: rows * cols), ref = fast
+            Kernels.l2Normalize(x, &fast, rows: rows, cols: cols, eps: eps)
+            ReferenceKernels.l2Normalize(x, &ref, rows: rows, cols: cols, eps: eps)
+            XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-6, "l2 normalize \(rows)×\(cols) eps \(eps)")
+            XCTAssertEqual(Array(ref[0..<cols]), [Float](repeating: 0, count: cols))
+            XCTAssertEqual(Array(fast[0..<cols]), [Float](repeating: 0, count: cols))
+        }
     }
 }
