@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 // Ingot: a compiled model-optimization toolchain. Targets are layered; imports only go downward:
-//   IngotCore, CBLAS, CZstd, CKernels
+//   IngotCore, CBLAS, CZstd, CKernels → IngotKernels (fast kernels and their reference twins)
 //   IngotCheckpoint → IngotImport → IngotIR → (IngotAutodiff → IngotPasses) → IngotCompiler
-//   IngotArtifact, IngotKernels → IngotRuntime
+//     (IngotAutodiff's forward runs the reference twins of IngotKernels)
+//   IngotArtifact, IngotKernels → IngotRuntime (lowers each IR op to kernels)
 //   IngotCLI (ingot), ingot-run (runtime only, no Foundation)
 import PackageDescription
 

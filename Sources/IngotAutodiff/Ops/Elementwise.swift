@@ -12,7 +12,7 @@ extension Ops.Binary: DifferentiableOp {
         guard case .binary(let kind) = node.op else { throw mismatch(node) }
         let ins = node.inputs
         let (sa, sb) = (tape.s(ins[0]), tape.s(ins[1]))
-        let shape = try broadcastShape(sa, sb)
+        let shape = try Shape.broadcast(sa, sb)
         let (oa, ob) = (broadcastOffsets(sa, to: shape), broadcastOffsets(sb, to: shape))
         let (a, b) = (tape.f(ins[0]), tape.f(ins[1]))
         var y = [T](repeating: 0, count: shape.reduce(1, *))
@@ -134,17 +134,6 @@ func activationDerivative<T: TrainingScalar>(_ x: T, _ a: Activation) -> T {
 }
 
 // MARK: Broadcasting
-
-func broadcastShape(_ a: [Int], _ b: [Int]) throws -> [Int] {
-    let rank = max(a.count, b.count)
-    let pa = [Int](repeating: 1, count: rank - a.count) + a, pb = [Int](repeating: 1, count: rank - b.count) + b
-    return try zip(pa, pb).map { x, y in
-        guard x == y || x == 1 || y == 1 else {
-            throw IngotError(.shape, location: "broadcast", "shapes \(a) and \(b) do not broadcast")
-        }
-        return max(x, y)
-    }
-}
 
 /// For each element of `shape`, the offset of the element of `from` it reads; nil when the shapes are equal.
 func broadcastOffsets(_ from: [Int], to shape: [Int]) -> [Int]? {
