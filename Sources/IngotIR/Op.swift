@@ -1,11 +1,12 @@
 // Op: the closed set of IR operations with their typed attributes (Formats/ops.md is the
 // normative list). An op holds no data and no kernel. Everything the IR knows about an op
 // kind (names, code, arity, attribute text and bytes, type rule) is its definition `Ops.X`
-// in Ops/; `Op.definition` (Ops/OpDefinitions.swift) maps a case to it.
+// in Ops/; `Op.definition` maps a case to it and `OpCode` lists every kind by binary code
+// (the registry itself is Ops/OpDefinitions.swift).
 //
-// Adding an op touches, in the IR: its family file in Ops/ (attribute types and definition),
-// a case here, a line in `Op.definition` and a case plus a line in `OpCode`. The files it
-// touches outside the IR are listed in Formats/ops.md, "Adding an op".
+// Adding an op touches two IR files: its family file in Ops/ (attribute types and
+// definition) and this one (a case in `Op`, a line in `Op.definition`, a case plus a line in
+// `OpCode`). The files it touches outside the IR are listed in Formats/ops.md, "Adding an op".
 
 import IngotCore
 
@@ -63,6 +64,91 @@ public enum Op: Sendable, Hashable {
     /// in the packed layout (`PackedInt8Layout`), activations asymmetric per row (x ≈ scale_x·(q_x − zero_x)),
     /// from x / smooth when smoothed: input_bits 8 → q_x in 0...255 and |w| ≤ 63; 7 → 0...127 and |w| ≤ 127.
     case linearInt8Packed(PackedLinearAttributes)
+}
+
+extension Op {
+    /// The op kind's definition type: the one switch from cases to definitions.
+    public var definition: any OpDefinition.Type {
+        switch self {
+        case .gather: return Ops.Gather.self
+        case .matmul: return Ops.MatMul.self
+        case .binary: return Ops.Binary.self
+        case .gelu: return Ops.GELU.self
+        case .silu: return Ops.SiLU.self
+        case .layerNorm: return Ops.LayerNorm.self
+        case .rmsNorm: return Ops.RMSNorm.self
+        case .rope: return Ops.Rope.self
+        case .softmax: return Ops.Softmax.self
+        case .attention: return Ops.Attention.self
+        case .reshape: return Ops.Reshape.self
+        case .transpose: return Ops.Transpose.self
+        case .slice: return Ops.Slice.self
+        case .concat: return Ops.Concat.self
+        case .meanPool: return Ops.MeanPool.self
+        case .l2Normalize: return Ops.L2Normalize.self
+        case .cast: return Ops.Cast.self
+        case .linear: return Ops.Linear.self
+        case .linearInt8: return Ops.LinearInt8.self
+        case .gatherInt8: return Ops.GatherInt8.self
+        case .swiglu: return Ops.SwiGLU.self
+        case .addLayerNorm: return Ops.AddLayerNorm.self
+        case .addRMSNorm: return Ops.AddRMSNorm.self
+        case .split: return Ops.Split.self
+        case .linearSparse: return Ops.LinearSparse.self
+        case .linearInt8Packed: return Ops.LinearInt8Packed.self
+        }
+    }
+
+    /// The op's name in the textual IR.
+    public var name: String { definition.name(of: self) }
+
+    /// Allowed input counts.
+    public var arity: ClosedRange<Int> { definition.arity }
+
+    /// Attributes in textual-IR order: (name, printed value). Empty for ops without attributes.
+    public var attributes: [(String, String)] { definition.printedAttributes(of: self) }
+}
+
+/// Op kinds by binary code: the list of every definition.
+public enum OpCode: UInt16, CaseIterable, Sendable {
+    case gather = 1, matmul = 2, binary = 3, gelu = 4, silu = 5, layerNorm = 6, rmsNorm = 7, rope = 8,
+         softmax = 9, attention = 10, reshape = 11, transpose = 12, slice = 13, concat = 14, meanPool = 15,
+         l2Normalize = 16, cast = 17, linear = 18, linearInt8 = 19, swiglu = 20, addLayerNorm = 21,
+         addRMSNorm = 22, split = 23, gatherInt8 = 24, linearSparse = 25, linearInt8Packed = 26
+
+    public var definition: any OpDefinition.Type {
+        switch self {
+        case .gather: return Ops.Gather.self
+        case .matmul: return Ops.MatMul.self
+        case .binary: return Ops.Binary.self
+        case .gelu: return Ops.GELU.self
+        case .silu: return Ops.SiLU.self
+        case .layerNorm: return Ops.LayerNorm.self
+        case .rmsNorm: return Ops.RMSNorm.self
+        case .rope: return Ops.Rope.self
+        case .softmax: return Ops.Softmax.self
+        case .attention: return Ops.Attention.self
+        case .reshape: return Ops.Reshape.self
+        case .transpose: return Ops.Transpose.self
+        case .slice: return Ops.Slice.self
+        case .concat: return Ops.Concat.self
+        case .meanPool: return Ops.MeanPool.self
+        case .l2Normalize: return Ops.L2Normalize.self
+        case .cast: return Ops.Cast.self
+        case .linear: return Ops.Linear.self
+        case .linearInt8: return Ops.LinearInt8.self
+        case .swiglu: return Ops.SwiGLU.self
+        case .addLayerNorm: return Ops.AddLayerNorm.self
+        case .addRMSNorm: return Ops.AddRMSNorm.self
+        case .split: return Ops.Split.self
+        case .gatherInt8: return Ops.GatherInt8.self
+        case .linearSparse: return Ops.LinearSparse.self
+        case .linearInt8Packed: return Ops.LinearInt8Packed.self
+        }
+    }
+
+    /// The largest code in use.
+    static let highest: UInt16 = allCases.map(\.rawValue).max() ?? 0
 }
 
 /// Shortest text that reads back as the same Float ("1e-12", "0.125", "100000.0").

@@ -6,8 +6,8 @@
 // and gradients to the same `Ops.X` types by conformance in their own modules. No op's rule
 // lives here.
 //
-// A new op: its definition in a family file, a case in `Op`, a line in `Op.definition`, and a
-// case plus a line in `OpCode` (the compiler asks for each in turn).
+// A new op: its definition in a family file, and in Op.swift a case in `Op`, a line in
+// `Op.definition` and a case plus a line in `OpCode` (the compiler asks for each in turn).
 
 import IngotCore
 
@@ -70,48 +70,6 @@ extension OpDefinition {
     static func decodeOp(_ r: inout ByteReader, _ field: String) throws -> Op { op(try decodeAttributes(&r, field)) }
 }
 
-/// Op kinds by binary code: the list of every definition.
-public enum OpCode: UInt16, CaseIterable, Sendable {
-    case gather = 1, matmul = 2, binary = 3, gelu = 4, silu = 5, layerNorm = 6, rmsNorm = 7, rope = 8,
-         softmax = 9, attention = 10, reshape = 11, transpose = 12, slice = 13, concat = 14, meanPool = 15,
-         l2Normalize = 16, cast = 17, linear = 18, linearInt8 = 19, swiglu = 20, addLayerNorm = 21,
-         addRMSNorm = 22, split = 23, gatherInt8 = 24, linearSparse = 25, linearInt8Packed = 26
-
-    public var definition: any OpDefinition.Type {
-        switch self {
-        case .gather: return Ops.Gather.self
-        case .matmul: return Ops.MatMul.self
-        case .binary: return Ops.Binary.self
-        case .gelu: return Ops.GELU.self
-        case .silu: return Ops.SiLU.self
-        case .layerNorm: return Ops.LayerNorm.self
-        case .rmsNorm: return Ops.RMSNorm.self
-        case .rope: return Ops.Rope.self
-        case .softmax: return Ops.Softmax.self
-        case .attention: return Ops.Attention.self
-        case .reshape: return Ops.Reshape.self
-        case .transpose: return Ops.Transpose.self
-        case .slice: return Ops.Slice.self
-        case .concat: return Ops.Concat.self
-        case .meanPool: return Ops.MeanPool.self
-        case .l2Normalize: return Ops.L2Normalize.self
-        case .cast: return Ops.Cast.self
-        case .linear: return Ops.Linear.self
-        case .linearInt8: return Ops.LinearInt8.self
-        case .swiglu: return Ops.SwiGLU.self
-        case .addLayerNorm: return Ops.AddLayerNorm.self
-        case .addRMSNorm: return Ops.AddRMSNorm.self
-        case .split: return Ops.Split.self
-        case .gatherInt8: return Ops.GatherInt8.self
-        case .linearSparse: return Ops.LinearSparse.self
-        case .linearInt8Packed: return Ops.LinearInt8Packed.self
-        }
-    }
-
-    /// The largest code in use.
-    static let highest: UInt16 = allCases.map(\.rawValue).max() ?? 0
-}
-
 /// Namespace of the op kinds' definition types (declared in the family files).
 public enum Ops {
     /// Every definition, in code order.
@@ -129,47 +87,4 @@ public enum Ops {
 
     /// The definition with binary code `code`, if any.
     public static func definition(code: UInt16) -> (any OpDefinition.Type)? { OpCode(rawValue: code)?.definition }
-}
-
-extension Op {
-    /// The op kind's definition type: the one switch from cases to definitions.
-    public var definition: any OpDefinition.Type {
-        switch self {
-        case .gather: return Ops.Gather.self
-        case .matmul: return Ops.MatMul.self
-        case .binary: return Ops.Binary.self
-        case .gelu: return Ops.GELU.self
-        case .silu: return Ops.SiLU.self
-        case .layerNorm: return Ops.LayerNorm.self
-        case .rmsNorm: return Ops.RMSNorm.self
-        case .rope: return Ops.Rope.self
-        case .softmax: return Ops.Softmax.self
-        case .attention: return Ops.Attention.self
-        case .reshape: return Ops.Reshape.self
-        case .transpose: return Ops.Transpose.self
-        case .slice: return Ops.Slice.self
-        case .concat: return Ops.Concat.self
-        case .meanPool: return Ops.MeanPool.self
-        case .l2Normalize: return Ops.L2Normalize.self
-        case .cast: return Ops.Cast.self
-        case .linear: return Ops.Linear.self
-        case .linearInt8: return Ops.LinearInt8.self
-        case .gatherInt8: return Ops.GatherInt8.self
-        case .swiglu: return Ops.SwiGLU.self
-        case .addLayerNorm: return Ops.AddLayerNorm.self
-        case .addRMSNorm: return Ops.AddRMSNorm.self
-        case .split: return Ops.Split.self
-        case .linearSparse: return Ops.LinearSparse.self
-        case .linearInt8Packed: return Ops.LinearInt8Packed.self
-        }
-    }
-
-    /// The op's name in the textual IR.
-    public var name: String { definition.name(of: self) }
-
-    /// Allowed input counts.
-    public var arity: ClosedRange<Int> { definition.arity }
-
-    /// Attributes in textual-IR order: (name, printed value). Empty for ops without attributes.
-    public var attributes: [(String, String)] { definition.printedAttributes(of: self) }
 }
