@@ -208,14 +208,10 @@ func klAndAgreement(_ p: [Float], _ q: [Float], vocab: Int) -> [(Double, Bool)] 
     out.reserveCapacity(n)
     for i in 0..<n {
         let pr = p[i * vocab..<(i + 1) * vocab], qr = q[i * vocab..<(i + 1) * vocab]
-        let pm = Double(pr.max()!), qm = Double(qr.max()!)
-        var pz = 0.0, qz = 0.0
-        for v in pr { pz += exp(Double(v) - pm) }
-        for v in qr { qz += exp(Double(v) - qm) }
-        let plz = log(pz), qlz = log(qz)
+        let pz = LogPartition(pr), qz = LogPartition(qr)
         var kl = 0.0
         for (a, b) in zip(pr, qr) {
-            let lp = Double(a) - pm - plz, lq = Double(b) - qm - qlz
+            let lp = pz.logProbability(a), lq = qz.logProbability(b)
             kl += exp(lp) * (lp - lq)
         }
         out.append((max(kl, 0), pr.firstIndex(of: pr.max()!)! == qr.firstIndex(of: qr.max()!)!))

@@ -59,9 +59,25 @@ public struct NegativeLogLikelihood: Sendable, Equatable {
 /// log softmax(logits[row])[index], computed in Float64; `logits` is [rows, width].
 public func logSoftmax(_ logits: [Float], row: Int, width: Int, at index: Int) -> Double {
     let base = row * width
-    var m = -Double.infinity
-    for j in 0..<width { m = max(m, Double(logits[base + j])) }
-    var sum = 0.0
-    for j in 0..<width { sum += exp(Double(logits[base + j]) - m) }
-    return Double(logits[base + index]) - m - log(sum)
+    return LogPartition(logits[base..<base + width]).logProbability(logits[base + index])
+}
+
+/// A row's log-partition log Σ_j exp(x_j), kept as its two terms (max and log Σ exp(x_j − max))
+/// so that log-probabilities are x − max − logSum in one fixed order. Perplexity and the
+/// calibration KL both go through it.
+public struct LogPartition {
+    public let max: Double
+    public let logSum: Double
+
+    @inlinable public init<Row: Collection>(_ row: Row) where Row.Element == Float {
+        var m = -Double.infinity
+        for x in row { m = Swift.max(m, Double(x)) }
+        var sum = 0.0
+        for x in row { sum += exp(Double(x) - m) }
+        self.max = m
+        self.logSum = log(sum)
+    }
+
+    /// log softmax(row) at an entry whose logit is `x`.
+    @inlinable public func logProbability(_ x: Float) -> Double { Double(x) - max - logSum }
 }
