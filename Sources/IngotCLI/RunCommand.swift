@@ -67,12 +67,12 @@ struct RunCommand: ParsableCommand {
     /// The generation options as GenerationSettings, which checks them.
     var settings: GenerationSettings {
         var s = GenerationSettings()
-        s.maxTokens = maxTokens
-        s.temperature = temperature
-        s.topK = topK
-        s.topP = topP
-        s.repetitionPenalty = repetitionPenalty
-        s.seed = seed
+        s.options.maxTokens = maxTokens
+        s.options.temperature = temperature
+        s.options.topK = topK
+        s.options.topP = topP
+        s.options.repetitionPenalty = repetitionPenalty
+        s.options.seed = seed
         s.chat = chat
         s.ignoreEOS = ignoreEOS
         return s

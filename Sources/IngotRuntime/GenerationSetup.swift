@@ -9,17 +9,9 @@ import IngotCore
 
 /// The generation options of both runners, as the user gave them.
 public struct GenerationSettings: Sendable, Equatable {
-    /// Tokens to generate at most; prompt + maxTokens must fit the context length.
-    public var maxTokens = 64
-    /// 0 is greedy; values below GenerationOptions.greedyTemperatureFloor are greedy too.
-    public var temperature: Float = 0
-    /// Sample among the k most likely tokens (0: all).
-    public var topK = 0
-    /// Sample among the most likely tokens reaching this probability mass (1: all).
-    public var topP: Float = 1
-    /// > 1 discourages tokens already in the context.
-    public var repetitionPenalty: Float = 1
-    public var seed: UInt64 = 0
+    /// Sampling and length, as the runtime API takes them (stop tokens are set by `prepare`);
+    /// options.maxTokens + the prompt must fit the context length.
+    public var options = GenerationOptions()
     /// Wrap the prompt in the model's chat template (ChatML) and stop at <|im_end|>.
     public var chat = false
     /// Keep generating after the end-of-sequence token.
@@ -44,13 +36,13 @@ public struct GenerationSettings: Sendable, Equatable {
         switch flag {
         case "--chat": chat = true
         case "--ignore-eos": ignoreEOS = true
-        case "--max-tokens": maxTokens = try Self.parse(flag, try value(), Self.expectedMaxTokens) { Int($0) }
-        case "--temperature": temperature = try Self.parse(flag, try value(), Self.expectedTemperature) { Float($0) }
-        case "--top-k": topK = try Self.parse(flag, try value(), Self.expectedTopK) { Int($0) }
-        case "--top-p": topP = try Self.parse(flag, try value(), Self.expectedTopP) { Float($0) }
+        case "--max-tokens": options.maxTokens = try Self.parse(flag, try value(), Self.expectedMaxTokens) { Int($0) }
+        case "--temperature": options.temperature = try Self.parse(flag, try value(), Self.expectedTemperature) { Float($0) }
+        case "--top-k": options.topK = try Self.parse(flag, try value(), Self.expectedTopK) { Int($0) }
+        case "--top-p": options.topP = try Self.parse(flag, try value(), Self.expectedTopP) { Float($0) }
         case "--repetition-penalty":
-            repetitionPenalty = try Self.parse(flag, try value(), Self.expectedRepetitionPenalty) { Float($0) }
-        case "--seed": seed = try Self.parse(flag, try value(), Self.expectedSeed) { UInt64($0) }
+            options.repetitionPenalty = try Self.parse(flag, try value(), Self.expectedRepetitionPenalty) { Float($0) }
+        case "--seed": options.seed = try Self.parse(flag, try value(), Self.expectedSeed) { UInt64($0) }
         default: return false
         }
         return true
@@ -58,14 +50,14 @@ public struct GenerationSettings: Sendable, Equatable {
 
     /// Checks every limit that does not depend on the model; the context length is checked by `prepare`.
     public func check() throws {
-        guard maxTokens >= 1 else { throw Self.invalid("--max-tokens", "\(maxTokens)", Self.expectedMaxTokens) }
-        guard temperature.isFinite, temperature >= 0 else {
-            throw Self.invalid("--temperature", "\(temperature)", Self.expectedTemperature)
+        guard options.maxTokens >= 1 else { throw Self.invalid("--max-tokens", "\(options.maxTokens)", Self.expectedMaxTokens) }
+        guard options.temperature.isFinite, options.temperature >= 0 else {
+            throw Self.invalid("--temperature", "\(options.temperature)", Self.expectedTemperature)
         }
-        guard topK >= 0 else { throw Self.invalid("--top-k", "\(topK)", Self.expectedTopK) }
-        guard topP > 0, topP <= 1 else { throw Self.invalid("--top-p", "\(topP)", Self.expectedTopP) }
-        guard repetitionPenalty.isFinite, repetitionPenalty > 0 else {
-            throw Self.invalid("--repetition-penalty", "\(repetitionPenalty)", Self.expectedRepetitionPenalty)
+        guard options.topK >= 0 else { throw Self.invalid("--top-k", "\(options.topK)", Self.expectedTopK) }
+        guard options.topP > 0, options.topP <= 1 else { throw Self.invalid("--top-p", "\(options.topP)", Self.expectedTopP) }
+        guard options.repetitionPenalty.isFinite, options.repetitionPenalty > 0 else {
+            throw Self.invalid("--repetition-penalty", "\(options.repetitionPenalty)", Self.expectedRepetitionPenalty)
         }
     }
 
@@ -76,9 +68,9 @@ public struct GenerationSettings: Sendable, Equatable {
                              "\(promptTokens) tokens, expected fewer than the context length \(contextLength)")
         }
         let room = contextLength - promptTokens
-        guard maxTokens <= room else {
+        guard options.maxTokens <= room else {
             throw IngotError(.invalidArgument, location: "--max-tokens",
-                             "value \(maxTokens), expected at most \(room) (context length \(contextLength) − \(promptTokens) prompt tokens)")
+                             "value \(options.maxTokens), expected at most \(room) (context length \(contextLength) − \(promptTokens) prompt tokens)")
         }
     }
 
@@ -93,13 +85,8 @@ public struct GenerationSettings: Sendable, Equatable {
         let ids = text.isEmpty ? [] : tokenizer.encode(text, addSpecialTokens: true, parseSpecial: chat)
         guard !ids.isEmpty else { throw IngotError(.invalidArgument, location: "--prompt", "empty") }
         try checkContext(promptTokens: ids.count, contextLength: min(spec.maxLength, languageModel.session.maxContext))
-        var options = GenerationOptions()
-        options.maxTokens = maxTokens
-        options.temperature = temperature
-        options.topK = topK
-        options.topP = topP
-        options.repetitionPenalty = repetitionPenalty
-        options.seed = seed
+        var options = self.options
+        options.stopTokens = []
         if !ignoreEOS {
             if let eos = spec.specialTokens["eos"] { options.stopTokens.insert(eos) }
             if chat, let end = spec.tokens.firstIndex(of: "<|im_end|>") { options.stopTokens.insert(Int32(end)) }

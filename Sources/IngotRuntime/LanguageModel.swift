@@ -16,7 +16,7 @@ public struct PerplexityResult: Sendable, Equatable {
     public var windows: Int
 }
 
-public struct GenerationOptions: Sendable {
+public struct GenerationOptions: Sendable, Equatable {
     public var maxTokens = 64
     /// 0 means greedy (argmax); so does anything below `greedyTemperatureFloor` (or NaN).
     public var temperature: Float = 0

@@ -33,12 +33,12 @@ final class GenerationSetupTests: XCTestCase {
                           "--repetition-penalty", "1.1", "--seed", "18446744073709551615", "--ignore-eos"])
         var expected = GenerationSettings()
         expected.chat = true
-        expected.maxTokens = 12
-        expected.temperature = 0.7
-        expected.topK = 40
-        expected.topP = 0.9
-        expected.repetitionPenalty = 1.1
-        expected.seed = .max
+        expected.options.maxTokens = 12
+        expected.options.temperature = 0.7
+        expected.options.topK = 40
+        expected.options.topP = 0.9
+        expected.options.repetitionPenalty = 1.1
+        expected.options.seed = .max
         expected.ignoreEOS = true
         XCTAssertEqual(s, expected)
         var other = GenerationSettings()
@@ -63,12 +63,12 @@ final class GenerationSetupTests: XCTestCase {
 
     func testContextCheckNeverOverflows() {
         var s = GenerationSettings()
-        s.maxTokens = .max
+        s.options.maxTokens = .max
         XCTAssertThrowsError(try s.checkContext(promptTokens: 20, contextLength: 8192)) { error in
             XCTAssertEqual((error as? IngotError)?.description,
                            "--max-tokens: value 9223372036854775807, expected at most 8172 (context length 8192 − 20 prompt tokens)")
         }
-        s.maxTokens = 8172
+        s.options.maxTokens = 8172
         XCTAssertNoThrow(try s.checkContext(promptTokens: 20, contextLength: 8192))
         XCTAssertThrowsError(try s.checkContext(promptTokens: 8192, contextLength: 8192)) { error in
             XCTAssertEqual((error as? IngotError)?.description, "--prompt: 8192 tokens, expected fewer than the context length 8192")
@@ -112,7 +112,7 @@ final class GenerationSetupTests: XCTestCase {
         var settings = GenerationSettings()
         settings.ignoreEOS = true
         let expected = (p["gen_ids"]?.array ?? []).map { Int32($0.int!) }
-        settings.maxTokens = expected.count
+        settings.options.maxTokens = expected.count
         let generation = try settings.prepare(model: model, prompt: try XCTUnwrap(p["prompt_text"]?.string))
         XCTAssertEqual(generation.promptIDs, (p["prompt_ids"]?.array ?? []).map { Int32($0.int!) })
         XCTAssertEqual(generation.options.stopTokens, [])
@@ -133,13 +133,13 @@ final class GenerationSetupTests: XCTestCase {
         let imEnd = Int32(try XCTUnwrap(spec.tokens.firstIndex(of: "<|im_end|>")))
         XCTAssertEqual(generation.options.stopTokens, Set([try XCTUnwrap(spec.specialTokens["eos"]), imEnd]))
 
-        settings.maxTokens = .max
+        settings.options.maxTokens = .max
         XCTAssertThrowsError(try settings.prepare(model: model, prompt: "What is the capital of France?")) { error in
             let e = error as? IngotError
             XCTAssertEqual(e?.kind, .invalidArgument)
             XCTAssertEqual(e?.location, "--max-tokens")
         }
-        settings.maxTokens = 1
+        settings.options.maxTokens = 1
         XCTAssertThrowsError(try settings.prepare(model: model, prompt: String(repeating: "word ", count: 9000)).promptIDs) { error in
             XCTAssertEqual((error as? IngotError)?.location, "--prompt")
         }
