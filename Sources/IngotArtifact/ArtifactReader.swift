@@ -62,8 +62,9 @@ public final class ArtifactReader: @unchecked Sendable {
             throw IngotError.badField(file: path, "header.section_count", seen: String(sectionCount), expected: "3...\(ArtifactFormat.maxSections)")
         }
         let tableBytes = UInt64(sectionCount) * UInt64(ArtifactFormat.sectionEntrySize)
+        // Compared as fileLength − tableBytes: a hostile offset near 2⁶⁴ must not overflow the sum.
         guard tableOffset >= UInt64(ArtifactFormat.headerSize), tableOffset % UInt64(ArtifactFormat.alignment) == 0,
-              tableOffset + tableBytes == fileLength else {
+              tableBytes <= fileLength, tableOffset == fileLength - tableBytes else {
             throw IngotError.badField(file: path, "header.section_table_offset", seen: String(tableOffset),
                                       expected: "a 64-byte aligned offset with the \(sectionCount)-entry table ending at the file's end (\(fileLength))")
         }

@@ -37,7 +37,7 @@ public enum BertImporter {
         let layers = config.int("num_hidden_layers", range: 1...1024)
         let intermediate = config.int("intermediate_size")
         let vocab = config.int("vocab_size")
-        let maxPositions = config.int("max_position_embeddings")
+        let maxPositions = config.int("max_position_embeddings", range: 2...(1 << 30)) // [CLS] and [SEP] need two
         let typeVocab = config.int("type_vocab_size", range: 1...1024)
         let eps = Float(config.double("layer_norm_eps", default: 1e-12, range: 0...1))
         let act = config.string("hidden_act", default: "gelu", allowed: ["gelu", "gelu_new", "gelu_pytorch_tanh"])

@@ -79,7 +79,10 @@ public enum LlamaImporter {
             vocab: 1, contextLength: int("llama.context_length"),
             ropeTheta: float("llama.rope.freq_base", default: 10000),
             rmsEps: float("llama.attention.layer_norm_rms_epsilon", default: 1e-5))
-        hp.kvHeads = file["llama.attention.head_count_kv"]?.int ?? hp.heads
+        hp.kvHeads = file["llama.attention.head_count_kv"] == nil ? hp.heads : int("llama.attention.head_count_kv", range: 1...max(hp.heads, 1))
+        if !(hp.rmsEps > 0 && hp.rmsEps < 1) {
+            problems.append("llama.attention.layer_norm_rms_epsilon: value \(hp.rmsEps), expected a number in (0, 1)")
+        }
         hp.vocab = file["llama.vocab_size"]?.int ?? tokens?.count ?? 0
         if let scaling = file["llama.rope.scaling.type"]?.string, scaling != "none" {
             problems.append("llama.rope.scaling.type: value \"\(scaling)\", expected \"none\" (rope scaling is not supported)")
@@ -147,7 +150,7 @@ public enum LlamaImporter {
             vocab: config.int("vocab_size"), contextLength: config.int("max_position_embeddings"),
             ropeTheta: Float(config.double("rope_theta", default: 10000)),
             rmsEps: Float(config.double("rms_norm_eps", default: 1e-6, range: 0...1)))
-        hp.kvHeads = config.raw("num_key_value_heads")?.int ?? hp.heads
+        hp.kvHeads = config.raw("num_key_value_heads") == nil ? hp.heads : config.int("num_key_value_heads", range: 1...max(hp.heads, 1))
         _ = config.string("hidden_act", default: "silu", allowed: ["silu"])
         if let scaling = config.raw("rope_scaling"), scaling != .null {
             throw IngotError(.unsupported, file: config.path, location: "rope_scaling",
@@ -175,7 +178,7 @@ public enum LlamaImporter {
 
     static func buildGraph(_ hp: LlamaHyperParameters, tensors: CheckpointTensors, names: LlamaTensorNames,
                            ropeStyle: RopeStyle, path: String, tiedHint: Bool = false) throws -> (graph: Graph, tied: Bool) {
-        guard hp.hidden % hp.heads == 0, hp.heads % hp.kvHeads == 0, (hp.hidden / hp.heads) % 2 == 0 else {
+        guard hp.heads > 0, hp.kvHeads > 0, hp.hidden % hp.heads == 0, hp.heads % hp.kvHeads == 0, (hp.hidden / hp.heads) % 2 == 0 else {
             throw IngotError(.format, file: path,
                              "hidden size \(hp.hidden), heads \(hp.heads), kv heads \(hp.kvHeads): expected hidden a multiple of heads, heads a multiple of kv heads, an even head dimension")
         }

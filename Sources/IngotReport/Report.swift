@@ -31,6 +31,24 @@ public struct Report: Sendable {
             }
             guard ok else { throw IngotError(.format, file: file, location: path, "has the wrong type; expected \(kind)") }
         }
+        try Report.checkMagnitudes(json, path: "$", file: file)
+    }
+
+    /// The largest magnitude a report number may have: 2⁵³, below which every whole number is
+    /// exact in a Double and fits an Int, so printers and diffs can count with it.
+    public static let maxMagnitude = 9_007_199_254_740_992.0
+
+    /// Every number in the document within ±maxMagnitude; the first one outside is named by its path.
+    static func checkMagnitudes(_ v: JSONValue, path: String, file: String) throws {
+        if let d = v.double {
+            guard d.isFinite, abs(d) <= maxMagnitude else {
+                throw IngotError(.format, file: file, location: path, "value \(d), expected a number within ±\(Int(maxMagnitude))")
+            }
+        } else if let list = v.array {
+            for (i, item) in list.enumerated() { try checkMagnitudes(item, path: "\(path)[\(i)]", file: file) }
+        } else if let object = v.object {
+            for (key, item) in object { try checkMagnitudes(item, path: path == "$" ? key : "\(path).\(key)", file: file) }
+        }
     }
 
     public static func parse(_ bytes: [UInt8], file: String) throws -> Report {

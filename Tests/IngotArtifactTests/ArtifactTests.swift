@@ -199,6 +199,24 @@ final class ArtifactCorruptionTests: XCTestCase {
         }
     }
 
+    /// Issue 14, crash 1: section_table_offset = 0xFFFFFFFFFFFFFFC0 with the header checksum
+    /// recomputed made `offset + table size` overflow (SIGILL in every command).
+    func testSectionTableOffsetNear2To64IsAnErrorNotATrap() throws {
+        let path = dir.appendingPathComponent("x.ingot").path
+        try writeSample(path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        withUnsafeBytes(of: UInt64(0xFFFF_FFFF_FFFF_FFC0).littleEndian) { for i in 0..<8 { bytes[24 + i] = $0[i] } }
+        let checksum = bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<56])) }
+        withUnsafeBytes(of: checksum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ArtifactReader(path: path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.location, "header.section_table_offset")
+            XCTAssertTrue(e.message.contains("18446744073709551552"), e.message)
+        }
+    }
+
     func testNotAnArtifact() throws {
         let path = dir.appendingPathComponent("x.ingot")
         try Data("hello, world — not an artifact at all, just text that is long enough for a header........".utf8).write(to: path)

@@ -103,7 +103,25 @@ final class BertImportTests: XCTestCase {
             let e = error as! IngotError
             XCTAssertEqual(e.kind, .format)
             XCTAssertEqual(e.file, dir.appendingPathComponent("config.json").path)
-            XCTAssertEqual(e.message, "hidden_size: value \"384\", expected an integer in 1...1073741824; num_hidden_layers: missing, expected an integer in 1...1024; intermediate_size: missing, expected an integer in 1...1073741824; vocab_size: value -3, expected an integer in 1...1073741824; max_position_embeddings: missing, expected an integer in 1...1073741824; type_vocab_size: missing, expected an integer in 1...1024")
+            XCTAssertEqual(e.message, "hidden_size: value \"384\", expected an integer in 1...1073741824; num_hidden_layers: missing, expected an integer in 1...1024; intermediate_size: missing, expected an integer in 1...1073741824; vocab_size: value -3, expected an integer in 1...1073741824; max_position_embeddings: missing, expected an integer in 2...1073741824; type_vocab_size: missing, expected an integer in 1...1024")
+        }
+    }
+
+    /// Issue 14, crash 5: `max_position_embeddings: 1` with a 1-row position table and a
+    /// sentence_bert_config.json trapped on the range 2...1; it is a config error.
+    func testOnePositionBertIsAConfigError() throws {
+        let dir = try makeBrokenBert()
+        let config = dir.appendingPathComponent("config.json")
+        try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "\"max_position_embeddings\": 16", with: "\"max_position_embeddings\": 1")
+            .write(to: config, atomically: true, encoding: .utf8)
+        try "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n".write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        try #"{"max_seq_length": 128, "do_lower_case": false}"#
+            .write(to: dir.appendingPathComponent("sentence_bert_config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.file, config.path)
+            XCTAssertEqual(e.message, "max_position_embeddings: value 1, expected an integer in 2...1073741824")
         }
     }
 
@@ -131,6 +149,43 @@ final class LlamaImportTests: XCTestCase {
             let e = error as! IngotError
             XCTAssertEqual(e.kind, .unsupported)
             XCTAssertEqual(e.message, "value decomposed for a llama checkpoint, expected fused (decomposed attention is written for BERT only)")
+        }
+    }
+
+    /// Issue 14, crash 2: the real SmolLM2 header with `llama.attention.head_count_kv` = 0
+    /// trapped on `heads % kvHeads`; it is a format error naming the key.
+    func testZeroKeyValueHeadsInAGGUFIsNamed() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        var bytes = [UInt8](try Data(contentsOf: path))
+        let key = Array("llama.attention.head_count_kv".utf8)
+        let at = try XCTUnwrap((0..<100_000).first { bytes[$0..<$0 + key.count].elementsEqual(key) }, "key not found")
+        // The key, its u32 value type (4 = UINT32), then the value.
+        XCTAssertEqual(bytes[at + key.count], 4)
+        for i in 0..<4 { bytes[at + key.count + 4 + i] = 0 }
+        let dir = try TempDirectory.make("gguf-kv0")
+        let hostile = dir.appendingPathComponent("kv0.gguf")
+        try Data(bytes).write(to: hostile)
+        XCTAssertThrowsError(try ModelImporter.importModel(at: hostile.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.message, "llama.attention.head_count_kv: value 0, expected an integer in 1...9")
+        }
+    }
+
+    /// Issue 14: `llama.attention.layer_norm_rms_epsilon` = inf built and ran garbage.
+    func testInfiniteRMSEpsilonInAGGUFIsNamed() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        var bytes = [UInt8](try Data(contentsOf: path))
+        let key = Array("llama.attention.layer_norm_rms_epsilon".utf8)
+        let at = try XCTUnwrap((0..<100_000).first { bytes[$0..<$0 + key.count].elementsEqual(key) }, "key not found")
+        XCTAssertEqual(bytes[at + key.count], 6, "value type FLOAT32")
+        withUnsafeBytes(of: Float.infinity.bitPattern.littleEndian) { for i in 0..<4 { bytes[at + key.count + 4 + i] = $0[i] } }
+        let hostile = try TempDirectory.make("gguf-eps").appendingPathComponent("eps.gguf")
+        try Data(bytes).write(to: hostile)
+        XCTAssertThrowsError(try ModelImporter.importModel(at: hostile.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.message, "llama.attention.layer_norm_rms_epsilon: value inf, expected a number in (0, 1)")
         }
     }
 

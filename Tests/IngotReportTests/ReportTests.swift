@@ -20,6 +20,33 @@ final class ReportTests: XCTestCase {
         do { _ = try body(); return "no error" } catch { return "\(error)" }
     }
 
+    /// Issue 14, crash 6: a number beyond Int64 (`"parameters": 1e19`, bytes, latencies,
+    /// sensitivities) trapped in the printers and diff. Every number must be within ±2⁵³;
+    /// the first outside is named by its path, and nothing is printed.
+    func testNumbersBeyondTwoToThe53AreRefusedByPath() throws {
+        let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("reports/minilm-int8.json"), encoding: .utf8)
+        let fields = [("\"parameters\": ", "model.parameters"), ("\"source_bytes\": ", "model.source_bytes"),
+                      ("\"sensitivity\": 1.3086631384218173e-05", "layers[0].sensitivity"), ("\"p50_ratio\": ", "latency.rows[0].p50_ratio")]
+        for (prefix, path) in fields {
+            guard let range = text.range(of: prefix) else { return XCTFail("\(prefix) not in the fixture") }
+            // Replace the number after the prefix's key with 1e19.
+            let keyEnd = text[range].firstIndex(of: ":").map { text.index(after: $0) } ?? range.upperBound
+            let valueEnd = text[keyEnd...].firstIndex { $0 == "," || $0 == "\n" || $0 == "}" } ?? text.endIndex
+            let hostile = String(text[..<keyEnd]) + " 1e19" + String(text[valueEnd...])
+            XCTAssertThrowsError(try Report.parse(Array(hostile.utf8), file: "big.json"), path) { error in
+                let e = error as! IngotError
+                XCTAssertEqual(e.kind, .format)
+                XCTAssertEqual(e.location, path)
+                XCTAssertEqual(e.message, "value 1e+19, expected a number within ±9007199254740992")
+            }
+        }
+        let largest = text.replacingOccurrences(of: "\"parameters\": 22565376", with: "\"parameters\": 9007199254740992")
+        XCTAssertNotEqual(largest, text, "the fixture's parameter count changed")
+        let r = try Report.parse(Array(largest.utf8), file: "largest.json")
+        XCTAssertEqual(r.number("model.parameters"), Report.maxMagnitude)
+        XCTAssertTrue(ReportPrinter.table(r).contains("9,007,199,254,740,992 parameters"))
+    }
+
     func testReadsFixturesAndPaths() throws {
         let r = try fixtureReport("minilm-int8.json")
         XCTAssertEqual(r.title, "minilm int8")

@@ -53,6 +53,22 @@ final class HuggingFaceLlamaTests: XCTestCase {
         return dir
     }
 
+    /// Issue 14, crash 2: `num_key_value_heads: 0` trapped on `heads % kvHeads` at build.
+    func testZeroKeyValueHeadsIsAConfigErrorNamingTheField() throws {
+        let dir = try makeCheckpoint()
+        let config = dir.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"num_key_value_heads\": \(kvHeads)", with: "\"num_key_value_heads\": 0")
+            .write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ArtifactBuilder.build(source: dir.path, output: dir.appendingPathComponent("x.ingot").path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertEqual(e.file, config.path)
+            XCTAssertEqual(e.message, "num_key_value_heads: value 0, expected an integer in 1...2")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.ingot").path))
+    }
+
     /// Float64 reference: logits [ids.count][vocab].
     func referenceLogits(_ ids: [Int]) -> [[Double]] {
         let d = hidden / heads, T = ids.count
