@@ -108,6 +108,21 @@ public final class GGUFFile: @unchecked Sendable {
     public static let maxKeyValues = 1 << 20
     public static let maxStringBytes = 1 << 24
     public static let maxArrayDepth = 8
+    /// Elements in one metadata array (the largest real vocabularies and merge lists hold < 1M).
+    public static let maxArrayCount = 1 << 22
+
+    /// Bytes the smallest value of a GGUF value type takes in the file (1 for an unknown type:
+    /// reading its first element then names the type).
+    static func smallestEncoding(_ type: UInt32) -> Int {
+        switch type {
+        case 0, 1, 7: return 1          // u8, i8, bool
+        case 2, 3: return 2             // u16, i16
+        case 4, 5, 6: return 4          // u32, i32, f32
+        case 8, 10, 11, 12: return 8    // string (u64 length), u64, i64, f64
+        case 9: return 12               // array (u32 element type, u64 count)
+        default: return 1
+        }
+    }
 
     public let path: String
     public let file: MappedFile
@@ -250,8 +265,11 @@ public final class GGUFFile: @unchecked Sendable {
                 throw IngotError(.format, file: r.file, location: field, "arrays nested deeper than \(maxArrayDepth)")
             }
             let elementType = try r.u32(field + ".element_type")
-            // Every element takes at least one byte, so the count cannot exceed what is left.
-            let count = try r.count64(field + ".count", max: r.remaining)
+            // Each element takes at least its type's smallest encoding, so the count is bounded
+            // by the bytes left before anything is allocated; and by maxArrayCount, since every
+            // element is held as a value of its own (a count the file's bytes allow would still
+            // cost tens of bytes of memory per byte of file).
+            let count = try r.count64(field + ".count", max: min(maxArrayCount, r.remaining / GGUFFile.smallestEncoding(elementType)))
             var items: [GGUFValue] = []
             items.reserveCapacity(count)
             for i in 0..<count {

@@ -219,6 +219,32 @@ final class GGUFHostileTests: XCTestCase {
         return b
     }
 
+    /// Issue 14: the real SmolLM2 file with `tokenizer.ggml.token_type`'s element type set to
+    /// u8 and its count to ≈ the file size took 48 s and 3.8 GB before failing. Counts are now
+    /// bounded before allocating: by 4,194,304 and by the bytes left ÷ the element's size.
+    func testHugeMetadataArrayCountIsRefusedBeforeAllocating() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        let original = [UInt8](try Data(contentsOf: path))
+        let key = Array("tokenizer.ggml.token_type".utf8)
+        let at = try XCTUnwrap((0..<4_000_000).first { original[$0..<$0 + key.count].elementsEqual(key) }, "key not found")
+        // key · u32 value type (9, array) · u32 element type · u64 count
+        XCTAssertEqual(original[at + key.count], 9)
+        let elementType = at + key.count + 4, countAt = elementType + 4
+        var bytes = original
+        bytes[elementType] = 0 // u8
+        withUnsafeBytes(of: UInt64(97_000_000).littleEndian) { for i in 0..<8 { bytes[countAt + i] = $0[i] } }
+        expectError(bytes, location: "metadata 'tokenizer.ggml.token_type'.count")
+        // A count the bytes left could hold one byte each, but not as f32s: refused at the count.
+        var b = valid()
+        var w = ByteWriter()
+        w.u32(6)
+        w.u64(100)
+        b.add("x", type: 9, w.bytes + [UInt8](repeating: 0, count: 200))
+        let synthetic = b.bytes()
+        XCTAssertGreaterThan(synthetic.count, 300)
+        expectError(synthetic, location: "metadata 'x'.count")
+    }
+
     func testValidFileOpens() throws {
         let url = dir.appendingPathComponent("ok.gguf")
         try Data(valid().bytes()).write(to: url)
