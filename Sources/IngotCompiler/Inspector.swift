@@ -130,6 +130,22 @@ public enum Inspector {
         return result
     }
 
+    /// Every graph constant has a tensor of its name, dtype and shape in the index (what `run`
+    /// needs to bind it); the first that does not is named.
+    static func checkConstantsAgainstIndex(_ graph: Graph, _ tensors: [ArtifactTensorInfo], path: String) throws {
+        let index = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for c in graph.constants {
+            let v = graph[c.value]
+            guard let t = index[v.name] else {
+                throw IngotError(.format, file: path, location: "graph constant '\(v.name)'", "not in the tensor index")
+            }
+            guard t.dtype == v.type.dtype, v.type.shape.fixedSizes == t.shape else {
+                throw IngotError(.format, file: path, location: "graph constant '\(v.name)'",
+                                 "the tensor index has \(t.dtype)\(t.shape), the graph declares \(v.type)")
+            }
+        }
+    }
+
     static func inspectArtifact(_ path: String, verify: Bool) throws -> Inspection {
         let reader = try ArtifactReader(path: path, verify: verify ? .full : .structure)
         var result = Inspection(path: path, format: "ingot", architecture: nil, fileBytes: reader.fileSize)
@@ -140,7 +156,8 @@ public enum Inspector {
         }
         if let graphBytes = try reader.payload(.graph) {
             let graph = try graphBytes.withUnsafeBytes { try GraphCodec.decode($0, file: path) }
-            try graph.verify()
+            do { try graph.verify() } catch let failure as VerificationFailure { throw failure.asIngotError(file: path) }
+            try checkConstantsAgainstIndex(graph, reader.tensors, path: path)
             result.graph = graph
             result.architecture = graph.name
             result.facts.append(("graph", "\(graph.nodes.count) nodes, \(graph.inputs.count) inputs, \(graph.outputs.count) outputs"))

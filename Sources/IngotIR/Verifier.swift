@@ -14,8 +14,11 @@ public struct VerificationFailure: Error, CustomStringConvertible, Sendable {
             + problems.map { "  - " + $0 }.joined(separator: "\n")
     }
 
-    public var asIngotError: IngotError {
-        IngotError(.verification, location: "graph '\(graphName)'", problems.joined(separator: "; "))
+    public var asIngotError: IngotError { asIngotError(file: nil) }
+
+    /// The failure as one error of kind `verification` (exit 65), naming the file it came from.
+    public func asIngotError(file: String?) -> IngotError {
+        IngotError(.verification, file: file, location: "graph '\(graphName)'", problems.joined(separator: "; "))
     }
 }
 

@@ -78,3 +78,62 @@ final class BuildTests: XCTestCase {
         }
     }
 }
+
+/// Issue 14: `inspect` exited 1 on a graph that fails verification (run said 65), and
+/// `inspect --verify` accepted a graph constant missing from the tensor index or declared with
+/// another dtype or shape than the index gives (run refused it).
+final class InspectArtifactTests: XCTestCase {
+    func write(_ graph: Graph, tensors: [(String, DType, [Int])]) throws -> String {
+        let path = try TempDirectory.make("inspect").appendingPathComponent("g.ingot").path
+        let w = try ArtifactWriter(path: path)
+        for (name, dtype, shape) in tensors {
+            let bytes = [UInt8](repeating: 0, count: shape.reduce(1, *) * dtype.byteSize)
+            try bytes.withUnsafeBytes { try w.addTensor(name: name, dtype: dtype, shape: shape, bytes: $0) }
+        }
+        try w.addSection(.graph, payload: GraphCodec.encode(graph), required: true)
+        try w.commit()
+        return path
+    }
+
+    /// y = x + @w, with @w declared f32[2].
+    func graph(declaringOutput output: TensorType? = nil) throws -> Graph {
+        var g = Graph(name: "tiny")
+        let x = g.addInput("x", TensorType(.f32, Shape([.fixed(2)])))
+        let w = g.addConstant("w", TensorType(.f32, Shape([.fixed(2)])), source: nil)
+        if let output {
+            let y = g.addValue("y", output)
+            g.nodes.append(Node(op: .binary(.add), inputs: [x, w], outputs: [y]))
+            g.markOutput(y)
+        } else {
+            g.markOutput(try g.add(.binary(.add), [x, w], name: "y"))
+        }
+        return g
+    }
+
+    func testAGraphThatFailsVerificationIsAVerificationError() throws {
+        let path = try write(try graph(declaringOutput: TensorType(.f32, Shape([.fixed(3)]))), tensors: [("w", .f32, [2])])
+        XCTAssertThrowsError(try Inspector.inspect(path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .verification)
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.file, path)
+            XCTAssertEqual(e.location, "graph 'tiny'")
+            XCTAssertEqual(e.message, "node 0 (add) output %y is declared f32[3], inferred f32[2]")
+        }
+    }
+
+    func testConstantsMustMatchTheTensorIndex() throws {
+        XCTAssertNoThrow(try Inspector.inspect(try write(try graph(), tensors: [("w", .f32, [2])]), verify: true))
+        for (tensors, message) in [([("v", DType.f32, [2])], "not in the tensor index"),
+                                   ([("w", DType.i32, [2])], "the tensor index has i32[2], the graph declares f32[2]"),
+                                   ([("w", DType.f32, [1, 2])], "the tensor index has f32[1, 2], the graph declares f32[2]")] {
+            let path = try write(try graph(), tensors: tensors)
+            XCTAssertThrowsError(try Inspector.inspect(path, verify: true), message) { error in
+                let e = error as! IngotError
+                XCTAssertEqual(e.kind, .format)
+                XCTAssertEqual(e.location, "graph constant 'w'")
+                XCTAssertEqual(e.message, message)
+            }
+        }
+    }
+}
