@@ -1,5 +1,5 @@
 // WeightBinder: binds checkpoint tensors to graph constants while an importer builds its
-// graph, collecting every missing tensor and shape mismatch so the import fails once,
+// graph, collecting every missing tensor, shape mismatch and integer-typed weight so the import fails once,
 // before any weight is loaded, with the complete list.
 
 import IngotCore
@@ -11,6 +11,7 @@ struct WeightBinder {
     let architecture: String
     private(set) var missing: [String] = []
     private(set) var mismatched: [String] = []
+    private(set) var integerTyped: [String] = []
     private(set) var used: Set<String> = []
 
     init(_ tensors: CheckpointTensors, architecture: String) {
@@ -25,6 +26,9 @@ struct WeightBinder {
 
     func has(_ name: String) -> Bool { tensors.tensorInfo(name) != nil }
 
+    /// Stored types (safetensors dtypes, GGML types; compared lowercased) that cannot hold a weight.
+    static let integerTypes: Set<String> = ["i8", "u8", "i16", "i32", "i64", "bool"]
+
     /// Adds a float32 constant for `name`, expecting `shape`; records problems instead of throwing.
     mutating func weight(_ graph: inout Graph, _ names: [String], _ shape: [Int]) -> ValueID {
         let type = TensorType(.f32, Shape(fixed: shape))
@@ -33,7 +37,11 @@ struct WeightBinder {
             return graph.addConstant(names[0], type, source: nil)
         }
         if let existing = graph.value(named: name), graph.isConstant(existing) { return existing }
-        let seen = tensors.tensorInfo(name)!.shape
+        let (seen, storedType) = tensors.tensorInfo(name)!
+        if WeightBinder.integerTypes.contains(storedType.lowercased()) {
+            // Integer bytes are not weights; converting them by value builds garbage.
+            integerTyped.append("\(name): \(storedType)")
+        }
         if seen != shape {
             mismatched.append("\(name): shape \(Shape(fixed: seen)), expected \(Shape(fixed: shape))")
         }
@@ -47,10 +55,13 @@ struct WeightBinder {
 
     /// Throws one error listing every missing tensor and shape mismatch.
     func finish() throws {
-        guard missing.isEmpty && mismatched.isEmpty else {
+        guard missing.isEmpty && mismatched.isEmpty && integerTyped.isEmpty else {
             var lines: [String] = []
             if !missing.isEmpty { lines.append("missing \(missing.count) tensor\(missing.count == 1 ? "" : "s"): " + missing.joined(separator: ", ")) }
             if !mismatched.isEmpty { lines.append("wrong shape: " + mismatched.joined(separator: "; ")) }
+            if !integerTyped.isEmpty {
+                lines.append("integer dtype where a weight is expected (floating-point or a GGML quantized type): " + integerTyped.joined(separator: ", "))
+            }
             throw IngotError(.unsupported, file: tensors.sourceFiles.first,
                              "not a \(architecture) checkpoint Ingot can import: " + lines.joined(separator: "; "))
         }

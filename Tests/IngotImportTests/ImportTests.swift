@@ -94,6 +94,22 @@ final class BertImportTests: XCTestCase {
         }
     }
 
+    /// Issue 14: F32 weights relabelled I32 were converted by value (garbage weights, exit 0).
+    func testIntegerTypedWeightsAreRefusedByName() throws {
+        let dir = try makeBrokenBert()
+        let weights = dir.appendingPathComponent("model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: weights))
+        let header = Array(#""embeddings.LayerNorm.weight":{"dtype":"F32""#.utf8)
+        let at = try XCTUnwrap((0..<4096).first { bytes[$0..<$0 + header.count].elementsEqual(header) }, "header entry not found")
+        bytes.replaceSubrange(at + header.count - 4..<at + header.count - 1, with: Array("I32".utf8))
+        try Data(bytes).write(to: weights)
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertTrue(e.message.hasSuffix("; integer dtype where a weight is expected (floating-point or a GGML quantized type): embeddings.LayerNorm.weight: i32"), e.message)
+        }
+    }
+
     func testConfigProblemsAreListedTogether() throws {
         let dir = try TempDirectory.make()
         try #"{"model_type": "bert", "hidden_size": "384", "num_attention_heads": 12, "vocab_size": -3}"#
