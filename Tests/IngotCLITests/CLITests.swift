@@ -11,12 +11,15 @@ struct CommandResult {
     var stderr: String
 }
 
-func runIngot(_ arguments: [String]) throws -> CommandResult {
+func runIngot(_ arguments: [String]) throws -> CommandResult { try runBuiltProduct("ingot", arguments) }
+
+/// Runs an executable of this package, built beside the test bundle (`swift build --build-tests`
+/// builds every product); a missing one fails the test, it is never skipped.
+func runBuiltProduct(_ name: String, _ arguments: [String]) throws -> CommandResult {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let binary = dir.appendingPathComponent("ingot")
+    let binary = dir.appendingPathComponent(name)
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        if TestPaths.isCI { XCTFail("the ingot executable is not built beside \(dir.path)") }
-        throw XCTSkip("the ingot executable is not built beside \(dir.path); build all products first")
+        throw IngotError(.io, file: binary.path, "the \(name) executable is not built beside the tests; run swift build --build-tests")
     }
     let p = Process()
     p.executableURL = binary

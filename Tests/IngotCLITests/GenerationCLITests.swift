@@ -9,25 +9,7 @@ import IngotCore
 import IngotRuntime
 import IngotTestSupport
 
-func runLeanRunner(_ arguments: [String]) throws -> CommandResult {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let binary = dir.appendingPathComponent("ingot-run")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        if TestPaths.isCI { XCTFail("the ingot-run executable is not built beside \(dir.path)") }
-        throw XCTSkip("ingot-run is not built beside \(dir.path); build all products first")
-    }
-    let p = Process()
-    p.executableURL = binary
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
+func runLeanRunner(_ arguments: [String]) throws -> CommandResult { try runBuiltProduct("ingot-run", arguments) }
 
 final class GenerationCLITests: XCTestCase {
     static let leanUsage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--ignore-eos]) [--threads N]\n"
