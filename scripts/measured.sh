@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Rewrites README.md's "Measured" table (between the measured:begin/end markers) from JSON the
 # ingot CLI writes: for each recipe below, `ingot build --report` (size, accuracy against
-# float32 on the dev data) and `ingot bench --format json` (latency). Every figure in the table
-# comes from those files; nothing is typed in by hand. Run it on a quiet machine: the timings
-# are only as good as the host. It does not keep old tables (git has them).
+# float32 on the dev data, and latency as the ratio of p50 times against the float32 baseline
+# timed interleaved in the same process). Every figure in the table comes from those files;
+# nothing is typed in by hand. It prints no absolute times: speed against peers is a same-run
+# ratio from ../shared/peers. Run it on a quiet machine. It does not keep old tables (git has them).
 #
 #   scripts/measured.sh [--runs N] [--threads T] [--only NAME,NAME] [--out DIR] [--no-readme]
 #
@@ -12,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-runs=20 threads=2 only="" out=".build/measured" write_readme=1
+runs=10 threads=2 only="" out=".build/measured" write_readme=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -24,13 +25,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# name | model | passes | calibration (yes/no) | bench arguments
+# name | model | passes | calibration (yes/no)
 recipes=(
-  "minilm-f32|minilm|fuse|no|--seq 128"
-  "minilm-int8|minilm|fuse,quantize=int8:smooth=0.5:max-drop=0.001|yes|--seq 128"
-  "minilm-int8-packed|minilm|fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack|yes|--seq 128"
-  "smollm2-f32|smollm2|fuse|no|--seq 128 --decode 64"
-  "smollm2-int8-weights|smollm2|fuse,quantize=int8:group=32:mode=weight-only|no|--seq 128 --decode 64"
+  "minilm-f32|minilm|fuse|no"
+  "minilm-int8|minilm|fuse,quantize=int8:smooth=0.5:max-drop=0.001|yes"
+  "minilm-int8-packed|minilm|fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack|yes"
+  "smollm2-f32|smollm2|fuse|no"
+  "smollm2-int8-weights|smollm2|fuse,quantize=int8:group=32:mode=weight-only|no"
 )
 
 bash scripts/setup.sh >&2
@@ -41,7 +42,7 @@ rows_file="$out/rows.tsv"
 : > "$rows_file"
 
 for recipe in "${recipes[@]}"; do
-  IFS='|' read -r name model passes calibrate bench_args <<< "$recipe"
+  IFS="|" read -r name model passes calibrate <<< "$recipe"
   if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then continue; fi
   case "$model" in
     minilm) src=".cache/models/all-MiniLM-L6-v2"; cal="Fixtures/eval/calibration-sentences.txt"; eval="Fixtures/eval/minilm-dev-sentences.txt" ;;
@@ -49,15 +50,11 @@ for recipe in "${recipes[@]}"; do
   esac
   build=(build "$src" -o "$out/$name.ingot" --passes "$passes" --eval "$eval")
   [ "$calibrate" = yes ] && build+=(--calibration "$cal")
-  build+=(--report "$out/$name.report.json" --report-runs 3 -q)
-  # shellcheck disable=SC2206
-  bench=(bench "$out/$name.ingot" $bench_args --threads "$threads" --runs "$runs" --format json)
+  build+=(--report "$out/$name.report.json" --report-runs "$runs" --threads "$threads" -q)
   echo "measured.sh: $name" >&2
   "$ingot" "${build[@]}" >&2
-  "$ingot" "${bench[@]}" > "$out/$name.bench.json"
   shown_build="ingot ${build[*]}"; shown_build="${shown_build//$out\//}"
-  shown_bench="ingot ${bench[*]}"; shown_bench="${shown_bench//$out\//}"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$out/$name.report.json" "$out/$name.bench.json" "$shown_build" "$shown_bench" >> "$rows_file"
+  printf '%s\t%s\t%s\n' "$name" "$out/$name.report.json" "$shown_build" >> "$rows_file"
 done
 
 # The table: a small Swift step reading the JSON (no Python).
@@ -79,11 +76,11 @@ func bytes(_ x: Double?) -> String {
 }
 let args = CommandLine.arguments
 let rows = (try String(contentsOfFile: args[1], encoding: .utf8)).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-print("| recipe | commands | artifact | accuracy against float32 (dev data) | latency p50 |")
+print("| recipe | command | artifact | accuracy against float32 (dev data) | p50 time ÷ the float32 baseline's (unfused, same source), interleaved in one process |")
 print("|---|---|---|---|---|")
 var machine = ""
 for r in rows {
-    let report = load(r[1]), bench = load(r[2])
+    let report = load(r[1])
     let size = "\(bytes(num(report, "artifact.bytes"))) (\(f(num(report, "size_ratio").map { $0 * 100 }, 1))% of the source)"
     var accuracy = "–"
     if (report["accuracy"] as? [String: Any])?["task"] as? String == "embedding" {
@@ -91,18 +88,13 @@ for r in rows {
     } else if report["accuracy"] != nil {
         accuracy = "perplexity \(f(num(report, "accuracy.perplexity"), 4)) (\(f(num(report, "accuracy.perplexity_delta_pct"), 2).replacingOccurrences(of: "^([0-9])", with: "+$1", options: .regularExpression))%), next-token top-1 \(f(num(report, "accuracy.next_token_top1_agreement").map { $0 * 100 }, 1))%"
     }
-    let measurements = bench["measurements"] as? [[String: Any]] ?? []
-    let latency = measurements.map { m -> String in
-        let name = m["name"] as? String ?? "?", threads = (m["threads"] as? NSNumber)?.intValue ?? 0
-        let p50 = (m["p50_ms"] as? NSNumber)?.doubleValue
-        if m["item_unit"] as? String == "tokens" {
-            return "\(name): \(f(p50, 2)) ms, \(f((m["throughput"] as? NSNumber)?.doubleValue, 1)) tok/s (\(threads) threads)"
-        }
-        return "\(name): \(f(p50, 2)) ms (\(threads) threads)"
-    }.joined(separator: "; ")
-    let runs = (measurements.first?["samples_ms"] as? [Any])?.count ?? 0
-    print("| \(r[0]) | `\(r[3])`<br>`\(r[4])` | \(size) | \(accuracy) | \(latency); \(runs) runs |")
-    if let m = bench["machine"] as? [String: Any] {
+    let latencyRows = (report["latency"] as? [String: Any])?["rows"] as? [[String: Any]] ?? []
+    let ratios = latencyRows.map { row -> String in
+        "\(row["label"] as? String ?? "?") \(f((row["p50_ratio"] as? NSNumber)?.doubleValue, 2))×"
+    }.joined(separator: ", ")
+    let threads = num(report, "latency.threads").map { " (\(Int($0)) threads)" } ?? ""
+    print("| \(r[0]) | `\(r[2])` | \(size) | \(accuracy) | \(ratios.isEmpty ? "–" : ratios + threads) |")
+    if let m = report["machine"] as? [String: Any] {
         machine = "\(m["cpu"] as? String ?? "?"), \((m["usable_cpus"] as? NSNumber)?.intValue ?? 0) usable CPUs"
     }
 }
