@@ -100,11 +100,20 @@ public final class ArtifactReader: @unchecked Sendable {
             }
             if kind != .tensorData {
                 guard decoded <= UInt64(ArtifactFormat.maxSectionBytes) else {
-                    throw IngotError.badField(file: path, "section \(kind).decoded_size", seen: String(decoded), expected: "at most \(ArtifactFormat.maxSectionBytes)")
+                    throw IngotError.badField(file: path, "section \(kind).decoded_size", seen: String(decoded),
+                                              expected: "at most \(ArtifactFormat.maxSectionBytes) (the largest section other than TDAT)")
                 }
             }
-            if codec == .raw, decoded != stored {
-                throw IngotError.badField(file: path, "section \(kind).decoded_size", seen: String(decoded), expected: "\(stored) (raw section)")
+            switch codec {
+            case .raw:
+                guard decoded == stored else {
+                    throw IngotError.badField(file: path, "section \(kind).decoded_size", seen: String(decoded), expected: "\(stored) (raw section)")
+                }
+            case .zstd:
+                guard decoded / UInt64(ArtifactFormat.maxZstdExpansion) <= stored else {
+                    throw IngotError.badField(file: path, "section \(kind).decoded_size", seen: String(decoded),
+                                              expected: "at most \(ArtifactFormat.maxZstdExpansion) × its stored_size \(stored) (the most a zstd frame can expand)")
+                }
             }
             if sections.contains(where: { $0.kind == kind }) {
                 throw IngotError(.format, file: path, location: "section \(kind)", "appears twice in the section table")
@@ -130,6 +139,9 @@ public final class ArtifactReader: @unchecked Sendable {
             throw IngotError(.format, file: path, location: "section \(b.0)", "bytes \(b.1) overlap section \(a.0) at \(a.1)")
         }
         self.sections = sections
+        // Full verification checks the digest, which covers the section table, before any
+        // section is decoded: a table edited after writing is refused before it sizes a buffer.
+        if verify == .full { try ArtifactReader.checkDigest(file, expected: digest, path: path) }
 
         // Tensor index.
         let indexInfo = sections.first { $0.kind == .tensorIndex }!
@@ -143,12 +155,14 @@ public final class ArtifactReader: @unchecked Sendable {
         }
         tensorByName = byName
 
-        if verify == .full { try verifyAll() }
+        if verify == .full { try verifyContents() }
     }
 
     static func parseIndex(_ raw: UnsafeRawBufferPointer, tdat: ArtifactSectionInfo, path: String) throws -> [ArtifactTensorInfo] {
         var r = ByteReader(raw, file: path)
-        let count = try r.count32("TIDX.tensor_count", max: ArtifactFormat.maxTensors)
+        // An entry takes at least 41 bytes (a 1-byte name, no dims), so the bytes left bound the
+        // count before anything is reserved for it.
+        let count = try r.count32("TIDX.tensor_count", max: min(ArtifactFormat.maxTensors, (r.remaining - 4) / ArtifactFormat.minIndexEntryBytes))
         var out: [ArtifactTensorInfo] = []
         out.reserveCapacity(count)
         var previousEnd = tdat.offset
@@ -194,8 +208,16 @@ public final class ArtifactReader: @unchecked Sendable {
                 throw IngotError.badField(file: path, at + ".offset/stored_size", seen: "\(offset)+\(stored)",
                                           expected: "a 64-byte aligned chunk inside TDAT \(previousEnd)..<\(tdatEnd), after the previous tensor")
             }
-            if codec == .raw, stored != decoded {
-                throw IngotError.badField(file: path, at + ".stored_size", seen: String(stored), expected: "\(decoded) (raw tensor)")
+            switch codec {
+            case .raw:
+                guard stored == decoded else {
+                    throw IngotError.badField(file: path, at + ".stored_size", seen: String(stored), expected: "\(decoded) (raw tensor)")
+                }
+            case .zstd:
+                guard decoded / UInt64(ArtifactFormat.maxZstdExpansion) <= stored else {
+                    throw IngotError.badField(file: path, at + ".decoded_size", seen: String(decoded),
+                                              expected: "at most \(ArtifactFormat.maxZstdExpansion) × its stored_size \(stored) (the most a zstd frame can expand)")
+                }
             }
             previousEnd = Int(offset + stored)
             out.append(ArtifactTensorInfo(name: name, dtype: dtype, codec: codec, shape: shape, offset: Int(offset),
@@ -207,18 +229,25 @@ public final class ArtifactReader: @unchecked Sendable {
         return out
     }
 
-    static func decode(_ s: ArtifactSectionInfo, in file: MappedFile, path: String) throws -> [UInt8] {
+    /// A section's payload: the stored checksum is checked before anything is decoded, a zstd
+    /// frame's declared size against the table before anything is allocated, and the output
+    /// grows with the bytes the frame produces. `reservedBytes` receives the largest output
+    /// capacity held (a test seam).
+    static func decode(_ s: ArtifactSectionInfo, in file: MappedFile, path: String, reservedBytes: inout Int) throws -> [UInt8] {
         let stored = UnsafeRawBufferPointer(rebasing: file.bytes[s.offset..<(s.offset + s.storedSize)])
         let storedSum = XXH64.hash(stored)
         guard storedSum == s.storedChecksum else {
             throw IngotError(.checksum, file: path, location: "section \(s.kind)",
                              "checksum \(hex64(storedSum)) does not match stored \(hex64(s.storedChecksum))")
         }
-        var out = [UInt8](repeating: 0, count: s.decodedSize)
+        let out: [UInt8]
         switch s.codec {
-        case .raw: out.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
+        case .raw:
+            out = Array(stored)
+            reservedBytes = out.capacity
         case .zstd:
-            try out.withUnsafeMutableBytes { try Zstd.decompress(stored, into: $0, file: path, location: "section \(s.kind)") }
+            out = try Zstd.decompressGrowing(stored, expected: s.decodedSize, file: path, location: "section \(s.kind)",
+                                             reservedBytes: &reservedBytes)
         }
         let decodedSum = XXH64.hash(out)
         guard decodedSum == s.decodedChecksum else {
@@ -226,6 +255,11 @@ public final class ArtifactReader: @unchecked Sendable {
                              "decoded checksum \(hex64(decodedSum)) does not match stored \(hex64(s.decodedChecksum))")
         }
         return out
+    }
+
+    static func decode(_ s: ArtifactSectionInfo, in file: MappedFile, path: String) throws -> [UInt8] {
+        var reserved = 0
+        return try decode(s, in: file, path: path, reservedBytes: &reserved)
     }
 
     /// A section's decoded payload, or nil when the artifact has none of that kind.
@@ -274,11 +308,21 @@ public final class ArtifactReader: @unchecked Sendable {
 
     /// Checks the whole-file digest, every section and every tensor.
     public func verifyAll() throws {
+        try ArtifactReader.checkDigest(file, expected: digest, path: path)
+        try verifyContents()
+    }
+
+    /// The whole-file digest: XXH64 of every byte after the header, section table included.
+    static func checkDigest(_ file: MappedFile, expected: UInt64, path: String) throws {
         let body = UnsafeRawBufferPointer(rebasing: file.bytes[ArtifactFormat.headerSize...])
         let d = XXH64.hash(body)
-        guard d == digest else {
-            throw IngotError(.checksum, file: path, location: "header.digest", "file digest \(hex64(d)) does not match stored \(hex64(digest))")
+        guard d == expected else {
+            throw IngotError(.checksum, file: path, location: "header.digest", "file digest \(hex64(d)) does not match stored \(hex64(expected))")
         }
+    }
+
+    /// Every section's and tensor's checksums.
+    func verifyContents() throws {
         for s in sections where s.kind != .tensorData { _ = try ArtifactReader.decode(s, in: file, path: path) }
         for t in tensors { _ = try tensor(t.name) }
     }

@@ -1,5 +1,6 @@
 // RecipeFile: reads a pass recipe from YAML (.yaml/.yml) or JSON into the pass manager's
 // JSON form, so a pipeline kept in a repository and one given with --passes are the same.
+// The file's size, nesting and anchors are checked (RecipeLimits) before Yams sees it.
 //
 //   passes:
 //     - fuse
@@ -12,6 +13,7 @@ import Yams
 enum RecipeFile {
     static func load(_ path: String) throws -> Pipeline {
         let file = try MappedFile(path: path)
+        try RecipeLimits.checkSize(file.count, path: path)
         guard let text = String(validating: file.bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
             throw IngotError(.invalidArgument, file: path, "not valid UTF-8")
         }
@@ -19,6 +21,7 @@ enum RecipeFile {
         if path.hasSuffix(".json") {
             json = try JSONValue.parse(text, file: path)
         } else {
+            try RecipeLimits.check(file.bytes, path: path)
             let node: Any?
             do {
                 node = try Yams.load(yaml: text)

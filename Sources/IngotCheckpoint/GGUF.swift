@@ -237,6 +237,18 @@ public final class GGUFFile: @unchecked Sendable {
             throw IngotError(.format, file: path, location: "tensor '\(b.name)'.offset",
                              "bytes \(b.offset - dataOffset)..<\(b.offset - dataOffset + b.byteCount) overlap tensor '\(a.name)'")
         }
+        // Tensor data is packed: each tensor's bytes, padded to the alignment, end where the
+        // next tensor starts (and the last one within the alignment of the file's end). A
+        // tensor whose type was edited to a smaller one leaves a gap its shape × type misses.
+        for (i, a) in byOffset.enumerated() {
+            let nextStart = i + 1 < byOffset.count ? byOffset[i + 1].offset : file.count
+            let gap = nextStart - (a.offset + a.byteCount)
+            guard gap < alignment else {
+                let next = i + 1 < byOffset.count ? "tensor '\(byOffset[i + 1].name)' at \(nextStart - dataOffset)" : "the end of the file"
+                throw IngotError(.format, file: path, location: "tensor '\(a.name)'",
+                                 "\(a.type.name) \(a.shape) needs \(a.byteCount) bytes, but \(gap + a.byteCount) lie between its offset and \(next); expected a gap under the \(alignment)-byte alignment (type or shape edited?)")
+            }
+        }
         tensors = infos
         self.tensorIndex = tensorIndex
     }
@@ -304,6 +316,9 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// The tensor as float32, row-major, in a new 64-byte aligned buffer.
     public func dequantize(_ t: GGUFTensorInfo) throws -> TensorBuffer {
+        guard t.type.traits.dequantizable else {
+            throw IngotError(.unsupported, file: path, location: "tensor '\(t.name)'", "type \(t.type.name) cannot be dequantized by Ingot")
+        }
         let out = TensorBuffer(zeroedByteCount: t.elementCount * 4)
         try dequantize(t, into: out.mutableRaw.bindMemory(to: Float.self))
         return out

@@ -66,7 +66,10 @@ public enum GraphCodec {
         }
         _ = try r.u16("graph.reserved")
         var g = Graph(name: try r.string("graph.name", max: maxNameLength))
-        let valueCount = try r.count32("graph.value_count", max: maxValues)
+        // Every count is bounded by the bytes left after it before anything is reserved for it: a value
+        // takes at least 6 bytes (name length, dtype, rank), an index 4, a node 4 (op code and
+        // the two operand counts).
+        let valueCount = try r.count32("graph.value_count", max: min(maxValues, (r.remaining - 4) / 6))
         g.values.reserveCapacity(valueCount)
         for i in 0..<valueCount {
             let name = try r.string("graph.values[\(i)].name", max: maxNameLength)
@@ -75,13 +78,13 @@ public enum GraphCodec {
             g.values.append(Value(name: name, type: TensorType(dtype, shape)))
         }
         func ids(_ field: String) throws -> [ValueID] {
-            let count = try r.count32(field + ".count", max: valueCount)
+            let count = try r.count32(field + ".count", max: min(valueCount, (r.remaining - 4) / 4))
             return try (0..<count).map { try readID(&r, "\(field)[\($0)]", valueCount: valueCount) }
         }
         g.inputs = try ids("graph.inputs")
         g.outputs = try ids("graph.outputs")
         g.constants = try ids("graph.constants").map { Constant(value: $0, source: nil) }
-        let nodeCount = try r.count32("graph.node_count", max: maxNodes)
+        let nodeCount = try r.count32("graph.node_count", max: min(maxNodes, (r.remaining - 4) / 4))
         g.nodes.reserveCapacity(nodeCount)
         for i in 0..<nodeCount {
             let field = "graph.nodes[\(i)]"

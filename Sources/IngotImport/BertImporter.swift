@@ -175,6 +175,10 @@ public enum BertImporter {
         try g.verify()
 
         let tokenizer = try wordPieceTokenizer(directory: directory, maxPositions: maxPositions)
+        if let tokenizer {
+            try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + "/vocab.txt",
+                                                  table: p("embeddings.word_embeddings.weight"), rows: vocab, hidden: hidden)
+        }
         return ImportedModel(
             architecture: "bert", graph: g, tokenizer: tokenizer,
             hyperParameters: [("hidden_size", "\(hidden)"), ("num_hidden_layers", "\(layers)"),

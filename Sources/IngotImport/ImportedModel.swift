@@ -66,6 +66,15 @@ func parentDirectory(of path: String) -> String {
     return dir.isEmpty ? "/" : dir
 }
 
+/// Refuses a vocabulary with more tokens than the embedding table has rows (`rows` is the
+/// table's once the weights are bound). Fewer tokens than rows is padding and is fine.
+func checkVocabularyFits(_ tokens: Int, field: String?, file: String, table: String, rows: Int, hidden: Int) throws {
+    guard tokens <= rows else {
+        throw IngotError(.format, file: file, location: field,
+                         "\(tokens) tokens, expected at most the \(rows) rows of the embedding table \(table) [\(rows), \(hidden)] (a token id past the table has no embedding)")
+    }
+}
+
 func fileExists(_ path: String) -> Bool { ConfigFile.exists(path) }
 
 /// The `model_type` of a Hugging Face folder's config.json.

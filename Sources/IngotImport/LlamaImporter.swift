@@ -83,7 +83,9 @@ public enum LlamaImporter {
         if !(hp.rmsEps > 0 && hp.rmsEps < 1) {
             problems.append("llama.attention.layer_norm_rms_epsilon: value \(hp.rmsEps), expected a number in (0, 1)")
         }
-        hp.vocab = file["llama.vocab_size"]?.int ?? tokens?.count ?? 0
+        // The embedding table's rows when llama.vocab_size is absent: a vocabulary may be
+        // shorter than the table (padding rows), never longer.
+        hp.vocab = file["llama.vocab_size"]?.int ?? file.tensor(named: LlamaTensorNames.gguf.tokenEmbedding)?.shape.first ?? tokens?.count ?? 0
         if let scaling = file["llama.rope.scaling.type"]?.string, scaling != "none" {
             problems.append("llama.rope.scaling.type: value \"\(scaling)\", expected \"none\" (rope scaling is not supported)")
         }
@@ -97,6 +99,10 @@ public enum LlamaImporter {
         // llama.cpp's converter permutes q/k rows so that adjacent pairs rotate together.
         let model = try buildGraph(hp, tensors: tensors, names: .gguf, ropeStyle: .interleaved, path: file.path)
         let tokenizer = try bpeTokenizer(file, contextLength: hp.contextLength)
+        if let tokenizer {
+            try checkVocabularyFits(tokenizer.tokens.count, field: "tokenizer.ggml.tokens", file: file.path,
+                                    table: LlamaTensorNames.gguf.tokenEmbedding, rows: hp.vocab, hidden: hp.hidden)
+        }
         return ImportedModel(architecture: "llama", graph: model.graph, tokenizer: tokenizer,
                              hyperParameters: describe(hp) + [("tied_embeddings", "\(model.tied)"), ("rope_style", "interleaved")],
                              sourceFiles: [file.path])

@@ -1,6 +1,7 @@
 // WeightBinder: binds checkpoint tensors to graph constants while an importer builds its
-// graph, collecting every missing tensor, shape mismatch and integer-typed weight so the import fails once,
-// before any weight is loaded, with the complete list.
+// graph, collecting every missing tensor, shape mismatch, integer-typed weight and quantized
+// 1-D tensor (norm weight or bias) so the import fails once, before any weight is loaded,
+// with the complete list.
 
 import IngotCore
 import IngotCheckpoint
@@ -12,6 +13,7 @@ struct WeightBinder {
     private(set) var missing: [String] = []
     private(set) var mismatched: [String] = []
     private(set) var integerTyped: [String] = []
+    private(set) var quantizedVectors: [String] = []
     private(set) var used: Set<String> = []
 
     init(_ tensors: CheckpointTensors, architecture: String) {
@@ -28,6 +30,9 @@ struct WeightBinder {
 
     /// Stored types (safetensors dtypes, GGML types; compared lowercased) that cannot hold a weight.
     static let integerTypes: Set<String> = ["i8", "u8", "i16", "i32", "i64", "bool"]
+    /// Stored types a 1-D tensor (a norm's weight, a bias) may have. llama.cpp keeps these in
+    /// float; a block-quantized one is a header edit, and its bytes decode to garbage.
+    static let vectorTypes: Set<String> = ["f32", "f16", "bf16", "f64"]
 
     /// Adds a float32 constant for `name`, expecting `shape`; records problems instead of throwing.
     mutating func weight(_ graph: inout Graph, _ names: [String], _ shape: [Int]) -> ValueID {
@@ -41,6 +46,8 @@ struct WeightBinder {
         if WeightBinder.integerTypes.contains(storedType.lowercased()) {
             // Integer bytes are not weights; converting them by value builds garbage.
             integerTyped.append("\(name): \(storedType)")
+        } else if shape.count == 1, !WeightBinder.vectorTypes.contains(storedType.lowercased()) {
+            quantizedVectors.append("\(name): \(storedType)")
         }
         if seen != shape {
             mismatched.append("\(name): shape \(Shape(fixed: seen)), expected \(Shape(fixed: shape))")
@@ -53,14 +60,17 @@ struct WeightBinder {
         weight(&graph, [name], shape)
     }
 
-    /// Throws one error listing every missing tensor and shape mismatch.
+    /// Throws one error listing every missing tensor, shape mismatch and wrongly typed tensor.
     func finish() throws {
-        guard missing.isEmpty && mismatched.isEmpty && integerTyped.isEmpty else {
+        guard missing.isEmpty && mismatched.isEmpty && integerTyped.isEmpty && quantizedVectors.isEmpty else {
             var lines: [String] = []
             if !missing.isEmpty { lines.append("missing \(missing.count) tensor\(missing.count == 1 ? "" : "s"): " + missing.joined(separator: ", ")) }
             if !mismatched.isEmpty { lines.append("wrong shape: " + mismatched.joined(separator: "; ")) }
             if !integerTyped.isEmpty {
                 lines.append("integer dtype where a weight is expected (floating-point or a GGML quantized type): " + integerTyped.joined(separator: ", "))
+            }
+            if !quantizedVectors.isEmpty {
+                lines.append("quantized type where a norm weight or bias is expected (F32, F16, BF16 or F64): " + quantizedVectors.joined(separator: ", "))
             }
             throw IngotError(.unsupported, file: tensors.sourceFiles.first,
                              "not a \(architecture) checkpoint Ingot can import: " + lines.joined(separator: "; "))

@@ -256,3 +256,144 @@ final class ArtifactCrashSafetyTests: XCTestCase {
         }
     }
 }
+
+/// Issue 14: a section table edited with recomputed checksums must not size a buffer from
+/// its untrusted numbers; memory follows the bytes a frame actually holds.
+final class ArtifactSectionSizeTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("section-size") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// The sample artifact's bytes and the offset of the section table entry of `kind`.
+    func sample() throws -> (bytes: [UInt8], entry: (String) -> Int) {
+        let path = dir.appendingPathComponent("x.ingot").path
+        try writeSample(path)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let tableOffset = Int(bytes[24..<32].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let count = Int(bytes[32..<36].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+        return (bytes, { kind in
+            (0..<count).map { tableOffset + 56 * $0 }.first { bytes[$0..<$0 + 4].elementsEqual(kind.utf8) }!
+        })
+    }
+
+    func put(_ value: UInt64, at offset: Int, in bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { for i in 0..<8 { bytes[offset + i] = $0[i] } }
+    }
+
+    /// Recomputes the digest (which covers the section table) and the header checksum, as
+    /// someone editing the file on purpose would.
+    func resign(_ bytes: inout [UInt8]) {
+        put(bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[64...])) }, at: 40, in: &bytes)
+        put(bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<56])) }, at: 56, in: &bytes)
+    }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    func testDecodedSizeOf2To30IsRefusedFromTheTableBeforeAnySectionIsRead() throws {
+        for kind in ["TIDX", "GRPH"] {
+            var (bytes, entry) = try sample()
+            put(1 << 30, at: entry(kind) + 32, in: &bytes)
+            resign(&bytes)
+            let path = try write(bytes, "\(kind).ingot")
+            for verification in [ArtifactVerification.structure, .full] {
+                XCTAssertThrowsError(try ArtifactReader(path: path, verify: verification)) { error in
+                    let e = error as! IngotError
+                    XCTAssertEqual(e.kind.exitCode, 65)
+                    XCTAssertEqual(e.description, "\(path): section \(kind).decoded_size: value 1073741824, expected at most 67108864 (the largest section other than TDAT)")
+                }
+            }
+        }
+    }
+
+    func testFrameSizeDisagreeingWithTheTableIsRefusedBeforeAllocating() throws {
+        var (bytes, entry) = try sample()
+        let at = entry("TIDX")
+        let stored = bytes[(at + 24)..<(at + 32)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        let declared = bytes[(at + 32)..<(at + 40)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        // Within the section cap and the zstd expansion bound, so only the frame can tell.
+        let claimed = stored * 16_384
+        put(claimed, at: at + 32, in: &bytes)
+        resign(&bytes)
+        let path = try write(bytes, "frame.ingot")
+        XCTAssertThrowsError(try ArtifactReader(path: path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.description, "\(path): section TIDX: zstd frame declares content size \(declared), the section table \(claimed)")
+        }
+        // The same section through the decoder's seam: refused with nothing reserved.
+        let file = try MappedFile(path: path)
+        let info = ArtifactSectionInfo(kind: .tensorIndex, required: true, codec: .zstd,
+                                       offset: Int(bytes[(at + 16)..<(at + 24)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }),
+                                       storedSize: Int(stored), decodedSize: Int(claimed),
+                                       storedChecksum: bytes[(at + 40)..<(at + 48)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) },
+                                       decodedChecksum: 0)
+        var reserved = 0
+        XCTAssertThrowsError(try ArtifactReader.decode(info, in: file, path: path, reservedBytes: &reserved))
+        XCTAssertEqual(reserved, 0)
+    }
+
+    func testDecodedSizeBeyondZstdsExpansionIsRefusedFromTheTable() throws {
+        var (bytes, entry) = try sample()
+        let at = entry("META")
+        let stored = bytes[(at + 24)..<(at + 32)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        put(stored * 32_768 + 32_768, at: at + 32, in: &bytes)
+        resign(&bytes)
+        let path = try write(bytes, "ratio.ingot")
+        XCTAssertThrowsError(try ArtifactReader(path: path)) { error in
+            XCTAssertEqual((error as! IngotError).description,
+                           "\(path): section META.decoded_size: value \(stored * 32_768 + 32_768), expected at most 32768 × its stored_size \(stored) (the most a zstd frame can expand)")
+        }
+    }
+
+    /// A hand-made frame that declares 40 MiB and holds one raw block of 1,500 bytes.
+    func testFrameDeclaringMoreThanItHoldsCostsOnlyWhatItHolds() throws {
+        let declared = 40 << 20
+        var frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xA0]       // magic; single segment, 4-byte content size
+        withUnsafeBytes(of: UInt32(declared).littleEndian) { frame += $0 }
+        let header = UInt32(1500 << 3)                            // raw block, not the last
+        frame += [UInt8(header & 0xFF), UInt8((header >> 8) & 0xFF), UInt8(header >> 16)]
+        frame += [UInt8](repeating: 0x41, count: 1500)
+        let path = try write(frame, "frame.bin")
+        let info = ArtifactSectionInfo(kind: .graph, required: true, codec: .zstd, offset: 0, storedSize: frame.count,
+                                       decodedSize: declared, storedChecksum: frame.withUnsafeBytes { XXH64.hash($0) }, decodedChecksum: 0)
+        var reserved = 0
+        XCTAssertThrowsError(try ArtifactReader.decode(info, in: try MappedFile(path: path), path: path, reservedBytes: &reserved)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.description, "\(path): section GRPH: zstd frame ends after 1500 of its 41943040 bytes (truncated)")
+        }
+        XCTAssertGreaterThan(reserved, 0)
+        XCTAssertLessThanOrEqual(reserved, 1 << 17, "the output grew with the 1,500 bytes produced, not the 40 MiB declared")
+    }
+
+    func testFullVerificationChecksTheDigestBeforeDecodingSections() throws {
+        var (bytes, entry) = try sample()
+        let at = entry("TIDX")
+        let stored = bytes[(at + 24)..<(at + 32)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        put(stored * 16_384, at: at + 32, in: &bytes)
+        // Only the header checksum is fixed: the digest no longer covers the edited table.
+        put(bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<56])) }, at: 56, in: &bytes)
+        let path = try write(bytes, "digest.ingot")
+        XCTAssertThrowsError(try ArtifactReader(path: path, verify: .full)) { error in
+            XCTAssertEqual((error as! IngotError).location, "header.digest")
+        }
+        XCTAssertThrowsError(try ArtifactReader(path: path, verify: .structure)) { error in
+            XCTAssertEqual((error as! IngotError).location, "section TIDX")
+        }
+    }
+
+    func testTensorCountBeyondTheIndexBytesIsRefusedBeforeReserving() throws {
+        var w = ByteWriter()
+        w.u32(1_000_000)
+        w.append([UInt8](repeating: 0, count: 400))
+        let tdat = ArtifactSectionInfo(kind: .tensorData, required: true, codec: .raw, offset: 64, storedSize: 0,
+                                       decodedSize: 0, storedChecksum: 0, decodedChecksum: 0)
+        XCTAssertThrowsError(try w.bytes.withUnsafeBytes { try ArtifactReader.parseIndex($0, tdat: tdat, path: "t.ingot") }) { error in
+            XCTAssertEqual((error as! IngotError).description, "t.ingot: TIDX.tensor_count: value 1000000, expected at most 9")
+        }
+    }
+}

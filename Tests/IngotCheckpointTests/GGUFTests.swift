@@ -6,55 +6,6 @@ import IngotCore
 import IngotTestSupport
 @testable import IngotCheckpoint
 
-/// Builds GGUF v3 bytes for tests.
-struct GGUFBuilder {
-    var kv: [(String, UInt32, [UInt8])] = []
-    var tensors: [(String, [UInt64], UInt32, [UInt8])] = []
-    var alignment = 32
-    var version: UInt32 = 3
-
-    static func str(_ s: String) -> [UInt8] {
-        var w = ByteWriter()
-        w.u64(UInt64(s.utf8.count))
-        w.append(Array(s.utf8))
-        return w.bytes
-    }
-
-    mutating func add(_ key: String, type: UInt32, _ payload: [UInt8]) { kv.append((key, type, payload)) }
-    mutating func addU32(_ key: String, _ v: UInt32) { var w = ByteWriter(); w.u32(v); add(key, type: 4, w.bytes) }
-    mutating func addString(_ key: String, _ v: String) { add(key, type: 8, GGUFBuilder.str(v)) }
-
-    /// Tensor data is laid out in order, each aligned.
-    func bytes(offsets: [UInt64]? = nil, dims: [[UInt64]]? = nil) -> [UInt8] {
-        var w = ByteWriter()
-        w.u32(0x4655_4747)
-        w.u32(version)
-        w.u64(UInt64(tensors.count))
-        w.u64(UInt64(kv.count))
-        for (k, t, p) in kv { w.append(GGUFBuilder.str(k)); w.u32(t); w.append(p) }
-        var offset: UInt64 = 0
-        var computed: [UInt64] = []
-        for (i, (name, ne, type, data)) in tensors.enumerated() {
-            w.append(GGUFBuilder.str(name))
-            let shape = dims?[i] ?? ne
-            w.u32(UInt32(shape.count))
-            for d in shape { w.u64(d) }
-            w.u32(type)
-            // The header may lie (`offsets`); the data always sits at the natural offsets.
-            w.u64(offsets?[i] ?? offset)
-            computed.append(offset)
-            offset = (offset + UInt64(data.count) + UInt64(alignment) - 1) / UInt64(alignment) * UInt64(alignment)
-        }
-        w.pad(to: alignment)
-        let start = w.count
-        for (i, (_, _, _, data)) in tensors.enumerated() {
-            while w.count < start + Int(computed[i]) { w.u8(0) }
-            w.append(data)
-        }
-        return w.bytes
-    }
-}
-
 func half(_ f: Float) -> [UInt8] { withUnsafeBytes(of: halfBitsFromFloat(f).littleEndian) { Array($0) } }
 
 final class GGUFSyntheticTests: XCTestCase {
@@ -243,6 +194,45 @@ final class GGUFHostileTests: XCTestCase {
         let synthetic = b.bytes()
         XCTAssertGreaterThan(synthetic.count, 300)
         expectError(synthetic, location: "metadata 'x'.count")
+    }
+
+    /// Issue 14: a tensor's type edited to a smaller one (F32 → Q4_0) left its shape × type
+    /// short of its data and built garbage; the data must fill the space up to the next tensor.
+    func testTensorTypeEditedToASmallerOneIsRefused() throws {
+        var b = GGUFBuilder()
+        b.tensors = [("n", [64], GGMLType.q4_0.rawValue, [UInt8](repeating: 0x3F, count: 256)),
+                     ("m", [8], GGMLType.f32.rawValue, [UInt8](repeating: 0, count: 32))]
+        let url = dir.appendingPathComponent("retyped.gguf")
+        try Data(b.bytes()).write(to: url)
+        XCTAssertThrowsError(try GGUFFile(path: url.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.description, "\(url.path): tensor 'n': Q4_0 [64] needs 36 bytes, but 256 lie between its offset and tensor 'm' at 256; expected a gap under the 32-byte alignment (type or shape edited?)")
+        }
+        // The last tensor is measured against the end of the file.
+        b.tensors = [("m", [8], GGMLType.f32.rawValue, [UInt8](repeating: 0, count: 32)),
+                     ("n", [64], GGMLType.q4_0.rawValue, [UInt8](repeating: 0x3F, count: 256))]
+        try Data(b.bytes()).write(to: url)
+        XCTAssertThrowsError(try GGUFFile(path: url.path)) { error in
+            XCTAssertTrue((error as! IngotError).description.hasSuffix("tensor 'n': Q4_0 [64] needs 36 bytes, but 256 lie between its offset and the end of the file; expected a gap under the 32-byte alignment (type or shape edited?)"), "\(error)")
+        }
+    }
+
+    /// The real SmolLM2 header with blk.0.attn_norm.weight's type F32 (0) edited to Q4_0 (2).
+    func testRealNormTensorRetypedAsQ4_0IsRefused() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        var bytes = [UInt8](try Data(contentsOf: path))
+        let name = Array("blk.0.attn_norm.weight".utf8)
+        let at = try XCTUnwrap((8..<4_000_000).first { bytes[$0..<$0 + name.count].elementsEqual(name) && bytes[$0 - 8] == UInt8(name.count) })
+        // name · u32 n_dims (1) · u64 ne[0] (576) · u32 type
+        let typeAt = at + name.count + 4 + 8
+        XCTAssertEqual(Array(bytes[(at + name.count)..<typeAt + 4]), [1, 0, 0, 0, 0x40, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        bytes[typeAt] = 2
+        expectError(bytes, location: "tensor 'blk.0.attn_norm.weight'")
+        let url = dir.appendingPathComponent("h.gguf")
+        XCTAssertThrowsError(try GGUFFile(path: url.path)) { error in
+            XCTAssertTrue((error as! IngotError).message.hasPrefix("Q4_0 [576] needs 324 bytes, but 2304 lie between its offset and tensor 'blk.0.ffn_down.weight'"), "\(error)")
+        }
     }
 
     func testValidFileOpens() throws {

@@ -226,6 +226,31 @@ final class GraphCodecTests: XCTestCase {
         }
     }
 
+    /// Issue 14: counts are bounded by the bytes left before anything is reserved for them.
+    func testCountsBeyondTheBytesLeftAreRefusedBeforeReserving() throws {
+        var values = ByteWriter()
+        values.u16(1); values.u16(0); values.string("g"); values.u32(4_000_000)
+        values.append([UInt8](repeating: 0, count: 60))
+        XCTAssertThrowsError(try values.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "g.ingot") }) { error in
+            XCTAssertEqual("\(error)", "g.ingot: graph.value_count: value 4000000, expected at most 10")
+        }
+        var nodes = ByteWriter()
+        nodes.u16(1); nodes.u16(0); nodes.string("g"); nodes.u32(0)
+        nodes.u32(0); nodes.u32(0); nodes.u32(0)                    // inputs, outputs, constants
+        nodes.u32(4_000_000)
+        nodes.append([UInt8](repeating: 0, count: 40))
+        XCTAssertThrowsError(try nodes.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "g.ingot") }) { error in
+            XCTAssertEqual("\(error)", "g.ingot: graph.node_count: value 4000000, expected at most 10")
+        }
+        var inputs = ByteWriter()
+        inputs.u16(1); inputs.u16(0); inputs.string("g"); inputs.u32(1); inputs.string("v"); inputs.u8(0); inputs.u8(0)
+        inputs.u32(1_000)
+        inputs.append([UInt8](repeating: 0, count: 8))
+        XCTAssertThrowsError(try inputs.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "g.ingot") }) { error in
+            XCTAssertEqual("\(error)", "g.ingot: graph.inputs.count: value 1000, expected at most 1")
+        }
+    }
+
     func testHostileFieldsNameTheField() throws {
         var bytes = GraphCodec.encode(try makeTinyEncoder())
         // The first node's op code sits after the values and the three index lists; find it

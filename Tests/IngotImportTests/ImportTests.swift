@@ -70,6 +70,21 @@ final class BertImportTests: XCTestCase {
         return dir
     }
 
+    /// Issue 14: a vocabulary longer than the embedding table built and failed only at run time.
+    func testVocabularyLongerThanTheEmbeddingTableIsRefused() throws {
+        let dir = try TempDirectory.make("tiny-bert")
+        try TinyCheckpoints.bert(in: dir, vocab: TinyCheckpoints.bertVocabulary(11))
+        XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.description, dir.path + "/vocab.txt: 11 tokens, expected at most the 10 rows of the embedding table embeddings.word_embeddings.weight [10, 8] (a token id past the table has no embedding)")
+        }
+        // Fewer tokens than rows: the rest are padding rows.
+        try TinyCheckpoints.bert(in: dir, vocab: TinyCheckpoints.bertVocabulary(7))
+        let model = try ModelImporter.importModel(at: dir.path)
+        XCTAssertEqual(model.tokenizer?.tokens.count, 7)
+    }
+
     func testMiniLMDecomposedAttentionGraph() throws {
         let dir = try requireModel(TestPaths.miniLMDir)
         let g = try ModelImporter.importModel(at: dir.path, attention: .decomposed).graph
@@ -202,6 +217,79 @@ final class LlamaImportTests: XCTestCase {
             let e = error as! IngotError
             XCTAssertEqual(e.kind, .format)
             XCTAssertEqual(e.message, "llama.attention.layer_norm_rms_epsilon: value inf, expected a number in (0, 1)")
+        }
+    }
+
+    func writeGGUF(_ bytes: [UInt8], _ name: String) throws -> URL {
+        let url = try TempDirectory.make("tiny-llama").appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    func testTinyLlamaImports() throws {
+        let model = try ModelImporter.importModel(at: try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4), "ok.gguf").path)
+        XCTAssertEqual(model.tokenizer?.tokens.count, 4)
+        XCTAssertEqual(model.graph.type(of: model.graph.outputs[0]).description, "f32[batch, seq, 4]")
+    }
+
+    /// Issue 14: an F32 norm weight retyped as Q4_0 (with data a Q4_0 block long, so the file
+    /// is consistent) built and ran garbage; 1-D tensors must be float.
+    func testQuantizedNormWeightIsRefusedNamingTheTypes() throws {
+        let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4, normType: TinyCheckpoints.ggmlQ4_0), "q4norm.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 69)
+            XCTAssertEqual(e.description, url.path + ": not a LLaMA checkpoint Ingot can import: quantized type where a norm weight or bias is expected (F32, F16, BF16 or F64): blk.0.attn_norm.weight: Q4_0")
+        }
+    }
+
+    /// Issue 14: a vocabulary longer than the embedding table built and failed only at run time.
+    func testVocabularyLongerThanTheEmbeddingTableIsRefused() throws {
+        let five = ["a", "b", "c", "d", "e"]
+        for vocabSize in [UInt32(4), nil] {
+            let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: five, vocabSize: vocabSize), "long.gguf")
+            XCTAssertThrowsError(try ModelImporter.importModel(at: url.path), "llama.vocab_size \(String(describing: vocabSize))") { error in
+                let e = error as! IngotError
+                XCTAssertEqual(e.kind.exitCode, 65)
+                XCTAssertEqual(e.description, url.path + ": tokenizer.ggml.tokens: 5 tokens, expected at most the 4 rows of the embedding table token_embd.weight [4, 32] (a token id past the table has no embedding)")
+            }
+        }
+        // Fewer tokens than rows are padding rows, with or without llama.vocab_size.
+        for vocabSize in [UInt32(4), nil] {
+            let model = try ModelImporter.importModel(at: try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c"], vocabSize: vocabSize), "short.gguf").path)
+            XCTAssertEqual(model.tokenizer?.tokens.count, 3)
+            XCTAssertEqual(model.graph.type(of: model.graph.outputs[0]).description, "f32[batch, seq, 4]")
+        }
+    }
+
+    /// The real SmolLM2 file with one token (and its token type) appended: 49,153 tokens for
+    /// an embedding table of 49,152 rows. The 64 inserted header bytes keep the data aligned.
+    func testRealVocabularyOneTokenLongerThanTheTableIsRefused() throws {
+        let path = try requireModel(TestPaths.smolLM2GGUF)
+        var bytes = [UInt8](try Data(contentsOf: path))
+        func u64(_ at: Int) -> Int { Int(bytes[at..<at + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) }
+        func put(_ v: Int, at: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { for i in 0..<8 { bytes[at + i] = $0[i] } } }
+        func arrayCount(_ key: String) throws -> Int {
+            let k = Array(key.utf8)
+            let at = try XCTUnwrap((8..<4_000_000).first { bytes[$0..<$0 + k.count].elementsEqual(k) && bytes[$0 - 8] == UInt8(k.count) })
+            return at + k.count + 4 + 4     // key · u32 type (array) · u32 element type · u64 count
+        }
+        // Appended last: the token_type array's element (i32, 4 bytes), then the token string.
+        let typesCount = try arrayCount("tokenizer.ggml.token_type")
+        XCTAssertEqual(u64(typesCount), 49152)
+        bytes.insert(contentsOf: [1, 0, 0, 0], at: typesCount + 8 + 4 * 49152)
+        put(49153, at: typesCount)
+        let tokensCount = try arrayCount("tokenizer.ggml.tokens")
+        XCTAssertEqual(u64(tokensCount), 49152)
+        var end = tokensCount + 8
+        for _ in 0..<49152 { end += 8 + u64(end) }
+        bytes.insert(contentsOf: GGUFBuilder.str(String(repeating: "x", count: 52)), at: end)
+        put(49153, at: tokensCount)
+        let url = try writeGGUF(bytes, "smol-long-vocab.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 65)
+            XCTAssertEqual(e.description, url.path + ": tokenizer.ggml.tokens: 49153 tokens, expected at most the 49152 rows of the embedding table token_embd.weight [49152, 576] (a token id past the table has no embedding)")
         }
     }
 
