@@ -40,6 +40,7 @@ public final class ArtifactWriter {
     private var sections: [(ArtifactSectionInfo, [UInt8])] = []
     private var finished = false
 
+    /// Creates the temporary file (registered with InterruptCleanup until commit or abort).
     public init(path: String, options: ArtifactWriteOptions = .init()) throws {
         self.path = path
         self.options = options
@@ -48,11 +49,14 @@ public final class ArtifactWriter {
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty else { throw IngotError(.invalidArgument, file: path, "the output path names no file") }
         temporaryPath = (dir.isEmpty ? "" : dir + "/") + "." + base + ".tmp-\(getpid())"
+        // Registered before it exists, so no interrupt can fall between creating and registering.
+        InterruptCleanup.register(temporaryPath)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw IngotError(.output, file: path, "cannot create \(temporaryPath): \(systemErrorMessage(errno))")
+            let reason = systemErrorMessage(errno)
+            InterruptCleanup.unregister(temporaryPath)
+            throw IngotError(.output, file: path, "cannot create \(temporaryPath): \(reason)")
         }
-        InterruptCleanup.register(temporaryPath)
         // Room for the header, which is written last.
         try writeRaw([UInt8](repeating: 0, count: ArtifactFormat.headerSize), hashed: false)
     }
@@ -235,7 +239,7 @@ public final class ArtifactWriter {
                 throw IngotError(.output, file: path, "cannot move \(temporaryPath) into place: \(systemErrorMessage(errno))")
             }
             finished = true
-            InterruptCleanup.clear()
+            InterruptCleanup.unregister(temporaryPath)
             syncDirectory()
             return ArtifactSummary(path: path, fileSize: fileLength, tensorCount: tensorIndex.count,
                                    compressedTensorCount: tensorIndex.filter(\.compressed).count, digest: digest.finalize())
@@ -276,6 +280,11 @@ public final class ArtifactWriter {
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
-        InterruptCleanup.clear()
+        InterruptCleanup.unregister(temporaryPath)
     }
+}
+
+extension ArtifactWriter {
+    /// Removes every registered temporary file on SIGINT, SIGTERM or exit (InterruptCleanup).
+    public static func removeTemporaryFilesOnInterrupt() { InterruptCleanup.install() }
 }

@@ -117,6 +117,8 @@ public struct TrainingCheckpoint: Sendable, Equatable {
     public func save(path: String) throws {
         let bytes = encoded()
         let tmp = path + ".tmp-\(getpid())"
+        InterruptCleanup.register(tmp)
+        defer { InterruptCleanup.unregister(tmp) }
         guard let f = fopen(tmp, "wb") else {
             throw IngotError(.io, file: path, "cannot create \(tmp): \(String(cString: strerror(errno)))")
         }

@@ -165,13 +165,22 @@ extension BuildCommand {
             let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
             temporary = dir + "/ingot-baseline-\(getpid()).ingot"
             baselinePath = temporary!
+            // Registered before it exists: an interrupt or exit from here on removes it.
+            InterruptCleanup.register(baselinePath)
+        }
+        defer {
+            if let temporary {
+                unlink(temporary)
+                InterruptCleanup.unregister(temporary)
+            }
+        }
+        if temporary != nil {
             log("building the float32 baseline for the report")
             var plain = BuildOptions()
             plain.compressTensors = options.compressTensors
             plain.zstdLevel = options.zstdLevel
             _ = try ArtifactBuilder.write(imported, source: source, output: baselinePath, options: plain)
         }
-        defer { if let temporary { unlink(temporary) } }
         var settings = BuildEvaluation.Settings()
         settings.runs = reportRuns
         let evaluation = try BuildEvaluation.run(baselinePath: baselinePath, optimizedPath: output, data: data, settings: settings,

@@ -23,6 +23,9 @@ enum ModelMemory {
         } catch {
             return nil
         }
+        // An interrupted build stops the child too (a SIGTERM sent to this process alone).
+        InterruptCleanup.registerChild(process.processIdentifier)
+        defer { InterruptCleanup.unregisterChild(process.processIdentifier) }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0, let json = try? JSONValue.parse(Array(data)) else { return nil }

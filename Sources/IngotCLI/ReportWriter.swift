@@ -168,6 +168,8 @@ enum ReportWriter {
     /// Writes `text` to a temporary file beside `path`, then renames it over `path`.
     static func writeAtomically(path: String, text: String) throws {
         let tmp = path + ".tmp-\(getpid())"
+        InterruptCleanup.register(tmp)
+        defer { InterruptCleanup.unregister(tmp) }
         guard let f = fopen(tmp, "wb") else {
             throw IngotError(.output, file: path, "cannot create: \(String(cString: strerror(errno)))")
         }
@@ -175,8 +177,9 @@ enum ReportWriter {
         let written = fwrite(bytes, 1, bytes.count, f)
         let closed = fclose(f)
         guard written == bytes.count, closed == 0, rename(tmp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
             unlink(tmp)
-            throw IngotError(.output, file: path, "could not be written: \(String(cString: strerror(errno)))")
+            throw IngotError(.output, file: path, "could not be written: \(reason)")
         }
     }
 }

@@ -1,4 +1,5 @@
-// `ingot tokenize`: token ids from the tokenizer carried in an artifact, as JSONL.
+// `ingot tokenize`: token ids from the tokenizer carried in an artifact, as JSONL. Reads
+// the artifact's tokenizer section only; it neither loads nor checks the graph or weights.
 
 import ArgumentParser
 import IngotCore
@@ -29,8 +30,8 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try Model(path: artifact)
-            guard let spec = model.tokenizerSpec else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
+            // The tokenizer section only: no graph, no weights (a few MB instead of the model).
+            guard let spec = try Model.tokenizerSpec(artifact: artifact) else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
             let tokenizer = try makeTokenizer(spec)
             let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }
             for row in rows {

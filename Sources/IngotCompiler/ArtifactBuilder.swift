@@ -45,6 +45,8 @@ public enum ArtifactBuilder {
     public static func write(_ imported: ImportedModel, source: String, output: String, options: BuildOptions,
                              progress: BuildProgress? = nil) throws -> BuildSummary {
         try imported.graph.verify()
+        // A tokenizer the artifact reader would refuse is refused here, before any work.
+        try imported.tokenizer?.checkEncodable(file: source)
         var model = imported
         let records = try options.pipeline.run(&model.graph, context: options.passContext)
         if !records.isEmpty { try model.graph.verify() }

@@ -59,8 +59,51 @@ public struct TokenizerSpec: Equatable, Sendable {
     }
 
     public static let formatVersion: UInt16 = 1
-    static let maxTokens = 1 << 22
-    static let maxTokenBytes = 1 << 16
+    // The decoder's limits (Formats/tokenizer-v1.md); `checkEncodable` holds a spec to the same.
+    public static let maxTokens = 1 << 22
+    public static let maxTokenBytes = 1 << 16
+    public static let maxSettingBytes = 256
+    public static let maxInputCharsLimit = 1 << 20
+    public static let maxLengthLimit = 1 << 24
+    public static let maxSpecialTokens = 64
+    public static let maxSpecialNameBytes = 64
+    public static let maxChatTemplateBytes = 1 << 20
+
+    /// Throws unless the decoder would read back what `encoded()` writes: every count and
+    /// length within the format's limits, special ids naming tokens. An importer calls it
+    /// so a build never writes a tokenizer its own reader refuses; `file` names the source.
+    public func checkEncodable(file: String?) throws {
+        func atMost(_ field: String, _ value: Int, _ limit: Int, _ unit: String = "") throws {
+            guard value >= 0, value <= limit else {
+                throw IngotError.badField(file: file, field, seen: "\(value)\(unit)", expected: "at most \(limit)\(unit)")
+            }
+        }
+        try atMost("tokenizer.pre_tokenizer", preTokenizer.utf8.count, TokenizerSpec.maxSettingBytes, " bytes")
+        try atMost("tokenizer.continuing_subword_prefix", continuingSubwordPrefix.utf8.count, TokenizerSpec.maxSettingBytes, " bytes")
+        try atMost("tokenizer.max_input_chars_per_word", maxInputCharsPerWord, TokenizerSpec.maxInputCharsLimit)
+        try atMost("tokenizer.max_length", maxLength, TokenizerSpec.maxLengthLimit)
+        try atMost("tokenizer.token_count", tokens.count, TokenizerSpec.maxTokens)
+        for (i, t) in tokens.enumerated() {
+            try atMost("tokenizer.tokens[\(i)]", t.utf8.count, TokenizerSpec.maxTokenBytes, " bytes")
+        }
+        try atMost("tokenizer.merge_count", merges.count, TokenizerSpec.maxTokens)
+        for (i, m) in merges.enumerated() {
+            try atMost("tokenizer.merges[\(i)]", m.utf8.count, TokenizerSpec.maxTokenBytes, " bytes")
+        }
+        guard tokenTypes.isEmpty || tokenTypes.count == tokens.count else {
+            throw IngotError.badField(file: file, "tokenizer.token_type_count", seen: String(tokenTypes.count), expected: "0 or \(tokens.count)")
+        }
+        try atMost("tokenizer.special_count", specialTokens.count, TokenizerSpec.maxSpecialTokens)
+        for (name, id) in specialTokens.sorted(by: { $0.key < $1.key }) {
+            try atMost("tokenizer.special[\(name)].name", name.utf8.count, TokenizerSpec.maxSpecialNameBytes, " bytes")
+            guard id >= 0, Int(id) < tokens.count else {
+                throw IngotError.badField(file: file, "tokenizer.special[\(name)]", seen: String(id), expected: "a token id in 0..<\(tokens.count)")
+            }
+        }
+        if let chatTemplate {
+            try atMost("tokenizer.chat_template", chatTemplate.utf8.count, TokenizerSpec.maxChatTemplateBytes, " bytes")
+        }
+    }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
@@ -96,15 +139,17 @@ public struct TokenizerSpec: Equatable, Sendable {
         }
         let flags = try r.u8("tokenizer.flags")
         guard flags < 32 else { throw IngotError.badField(file: file, "tokenizer.flags", seen: String(flags), expected: "bits 0...4 only") }
-        let pre = try r.string("tokenizer.pre_tokenizer", max: 256)
-        let prefix = try r.string("tokenizer.continuing_subword_prefix", max: 256)
-        let maxChars = try r.count32("tokenizer.max_input_chars_per_word", max: 1 << 20)
-        let maxLength = try r.count32("tokenizer.max_length", max: 1 << 24)
-        let tokenCount = try r.count32("tokenizer.token_count", max: min(TokenizerSpec.maxTokens, r.remaining / 4))
+        let pre = try r.string("tokenizer.pre_tokenizer", max: TokenizerSpec.maxSettingBytes)
+        let prefix = try r.string("tokenizer.continuing_subword_prefix", max: TokenizerSpec.maxSettingBytes)
+        let maxChars = try r.count32("tokenizer.max_input_chars_per_word", max: TokenizerSpec.maxInputCharsLimit)
+        let maxLength = try r.count32("tokenizer.max_length", max: TokenizerSpec.maxLengthLimit)
+        // Each token and merge takes at least its 4-byte length: counts are bounded by the
+        // bytes left after the count itself, before anything is reserved for them.
+        let tokenCount = try r.count32("tokenizer.token_count", max: min(TokenizerSpec.maxTokens, max(r.remaining - 4, 0) / 4))
         var tokens: [String] = []
         tokens.reserveCapacity(tokenCount)
         for i in 0..<tokenCount { tokens.append(try r.string("tokenizer.tokens[\(i)]", max: TokenizerSpec.maxTokenBytes)) }
-        let mergeCount = try r.count32("tokenizer.merge_count", max: min(TokenizerSpec.maxTokens, r.remaining / 4))
+        let mergeCount = try r.count32("tokenizer.merge_count", max: min(TokenizerSpec.maxTokens, max(r.remaining - 4, 0) / 4))
         var merges: [String] = []
         merges.reserveCapacity(mergeCount)
         for i in 0..<mergeCount { merges.append(try r.string("tokenizer.merges[\(i)]", max: TokenizerSpec.maxTokenBytes)) }
@@ -112,12 +157,14 @@ public struct TokenizerSpec: Equatable, Sendable {
         guard typeCount == 0 || typeCount == tokenCount else {
             throw IngotError.badField(file: file, "tokenizer.token_type_count", seen: String(typeCount), expected: "0 or \(tokenCount)")
         }
+        try r.require(typeCount * 4, for: "tokenizer.token_types")
         var types: [Int32] = []
+        types.reserveCapacity(typeCount)
         for i in 0..<typeCount { types.append(try r.i32("tokenizer.token_types[\(i)]")) }
-        let specialCount = try r.count32("tokenizer.special_count", max: 64)
+        let specialCount = try r.count32("tokenizer.special_count", max: TokenizerSpec.maxSpecialTokens)
         var special: [String: Int32] = [:]
         for i in 0..<specialCount {
-            let key = try r.string("tokenizer.special[\(i)].name", max: 64)
+            let key = try r.string("tokenizer.special[\(i)].name", max: TokenizerSpec.maxSpecialNameBytes)
             let id = try r.i32("tokenizer.special[\(i)].id")
             guard id >= 0, Int(id) < tokenCount else {
                 throw IngotError.badField(file: file, "tokenizer.special[\(key)]", seen: String(id), expected: "a token id in 0..<\(tokenCount)")
@@ -126,7 +173,7 @@ public struct TokenizerSpec: Equatable, Sendable {
         }
         let hasTemplate = try r.u8("tokenizer.has_chat_template")
         guard hasTemplate <= 1 else { throw IngotError.badField(file: file, "tokenizer.has_chat_template", seen: String(hasTemplate), expected: "0 or 1") }
-        let template = hasTemplate == 1 ? try r.string("tokenizer.chat_template", max: 1 << 20) : nil
+        let template = hasTemplate == 1 ? try r.string("tokenizer.chat_template", max: TokenizerSpec.maxChatTemplateBytes) : nil
         guard r.remaining == 0 else {
             throw IngotError(.format, file: file, location: "tokenizer", "\(r.remaining) unexpected bytes at the end")
         }

@@ -241,6 +241,14 @@ public enum BertImporter {
         var tokens = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
         if tokens.last == "" { tokens.removeLast() }
         guard !tokens.isEmpty else { throw IngotError(.format, file: vocabPath, "the vocabulary is empty") }
+        // The artifact's tokenizer section holds at most 2^22 tokens of at most 64 KiB each.
+        guard tokens.count <= TokenizerSpec.maxTokens else {
+            throw IngotError(.format, file: vocabPath, "\(tokens.count) tokens, expected at most \(TokenizerSpec.maxTokens)")
+        }
+        if let long = tokens.firstIndex(where: { $0.utf8.count > TokenizerSpec.maxTokenBytes }) {
+            throw IngotError(.format, file: vocabPath, location: "line \(long + 1)",
+                             "\(tokens[long].utf8.count) bytes, expected at most \(TokenizerSpec.maxTokenBytes)")
+        }
 
         var lowercase = true
         var stripAccents: Bool? = nil

@@ -72,6 +72,15 @@ public final class Model: @unchecked Sendable {
         self.constants = constants
     }
 
+    /// The tokenizer of the artifact at `path` without loading the model: reads the header,
+    /// the section table, the tensor index and the TOKN section only — never the graph or a
+    /// weight byte. Nil when the artifact carries no tokenizer.
+    public static func tokenizerSpec(artifact path: String) throws -> TokenizerSpec? {
+        let reader = try ArtifactReader(path: path, verify: .structure)
+        guard let bytes = try reader.payload(.tokenizer) else { return nil }
+        return try bytes.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }
+    }
+
     /// Every node's op has a runtime lowering (else `.unsupported` naming the op) and its weights
     /// pass the lowering's load check (`KernelLowering.checkWeights`), so the kernels need no
     /// bounds checks on weights (a hostile artifact cannot make them read outside). Returns the

@@ -86,3 +86,77 @@ final class TensorBufferTests: XCTestCase {
         XCTAssertEqual(try TensorBuffer(uninitializedByteCount: 100).byteCount, 100)
     }
 }
+
+/// Issue 14 audit of the tokenizer readers: TOKN counts are checked against the bytes left
+/// before anything is reserved, and a build holds a tokenizer to the decoder's limits.
+final class TokenizerSpecLimitTests: XCTestCase {
+    func spec() -> TokenizerSpec {
+        TokenizerSpec(kind: .byteLevelBPE, tokens: ["a", "b", "ab", "<|x|>"], merges: ["a b"], tokenTypes: [1, 1, 1, 3],
+                      preTokenizer: "gpt2", lowercase: false, stripAccents: false, splitCJK: false,
+                      continuingSubwordPrefix: "", maxInputCharsPerWord: 0, maxLength: 8192,
+                      specialTokens: ["eos": 3], addBOS: false, addEOS: false, chatTemplate: nil)
+    }
+
+    func decodeError(_ bytes: [UInt8]) -> String {
+        do {
+            _ = try bytes.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: "t.ingot") }
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The header of a TOKN section up to token_count: version 1, byte-level BPE, no flags,
+    /// pre_tokenizer "gpt2", no prefix, max_input_chars 0, max_length 8.
+    let head: [UInt8] = [1, 0, 2, 0, 4, 0, 0, 0] + Array("gpt2".utf8) + [0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0]
+
+    func testHostileCountsAreRefusedBeforeAnythingIsReserved() {
+        // token_count 0xFFFFFFFF with nothing after it: at most 0 tokens fit.
+        XCTAssertEqual(decodeError(head + [0xFF, 0xFF, 0xFF, 0xFF]),
+                       "t.ingot: tokenizer.token_count: value 4294967295, expected at most 0")
+        // 2 tokens fit in the 8 bytes left, 3 are claimed.
+        XCTAssertEqual(decodeError(head + [3, 0, 0, 0] + [1, 0, 0, 0, 0x61, 0, 0, 0]),
+                       "t.ingot: tokenizer.token_count: value 3, expected at most 2")
+        // One token "a", no merges, merge_count 0x40000000 in the 4 bytes left.
+        XCTAssertEqual(decodeError(head + [1, 0, 0, 0, 1, 0, 0, 0, 0x61] + [0, 0, 0, 0x40, 0, 0, 0, 0]),
+                       "t.ingot: tokenizer.merge_count: value 1073741824, expected at most 1")
+        // token_type_count equal to the token count, but no room for the types.
+        XCTAssertEqual(decodeError(head + [1, 0, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0, 1, 0, 0, 0]),
+                       "t.ingot: tokenizer.token_types: truncated: needs 4 bytes at offset 41, only 0 left (file size 41)")
+        // A token length of 2^32 − 1.
+        XCTAssertEqual(decodeError(head + [1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]),
+                       "t.ingot: tokenizer.tokens[0].length: value 4294967295, expected at most 65536")
+    }
+
+    func testCheckEncodableRefusesWhatTheDecoderRefuses() throws {
+        XCTAssertNoThrow(try spec().checkEncodable(file: "m.gguf"))
+        func refusal(_ change: (inout TokenizerSpec) -> Void) -> String {
+            var s = spec()
+            change(&s)
+            do {
+                try s.checkEncodable(file: "m.gguf")
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(refusal { $0.maxLength = (1 << 24) + 1 }, "m.gguf: tokenizer.max_length: value 16777217, expected at most 16777216")
+        var tooLong = spec()
+        tooLong.maxLength = (1 << 24) + 1
+        XCTAssertEqual(decodeError(tooLong.encoded()), "t.ingot: tokenizer.max_length: value 16777217, expected at most 16777216")
+        XCTAssertEqual(refusal { $0.maxInputCharsPerWord = -1 },
+                       "m.gguf: tokenizer.max_input_chars_per_word: value -1, expected at most 1048576")
+        XCTAssertEqual(refusal { $0.tokens[2] = String(repeating: "x", count: 65_537) },
+                       "m.gguf: tokenizer.tokens[2]: value 65537 bytes, expected at most 65536 bytes")
+        XCTAssertEqual(refusal { $0.merges.append(String(repeating: "y", count: 65_537)) },
+                       "m.gguf: tokenizer.merges[1]: value 65537 bytes, expected at most 65536 bytes")
+        XCTAssertEqual(refusal { $0.tokenTypes.removeLast() }, "m.gguf: tokenizer.token_type_count: value 3, expected 0 or 4")
+        XCTAssertEqual(refusal { $0.specialTokens["eos"] = 4 }, "m.gguf: tokenizer.special[eos]: value 4, expected a token id in 0..<4")
+        XCTAssertEqual(refusal { $0.chatTemplate = String(repeating: "t", count: (1 << 20) + 1) },
+                       "m.gguf: tokenizer.chat_template: value 1048577 bytes, expected at most 1048576 bytes")
+        XCTAssertEqual(refusal { $0.preTokenizer = String(repeating: "p", count: 257) },
+                       "m.gguf: tokenizer.pre_tokenizer: value 257 bytes, expected at most 256 bytes")
+        XCTAssertEqual(refusal { for i in 0..<65 { $0.specialTokens["s\(i)"] = 0 } },
+                       "m.gguf: tokenizer.special_count: value 66, expected at most 64")
+    }
+}

@@ -156,6 +156,19 @@ final class BertImportTests: XCTestCase {
         }
     }
 
+    /// Issue 14 audit: a vocab.txt line longer than a TOKN string may be (64 KiB) is refused
+    /// at import, naming the line, instead of building an artifact its reader refuses.
+    func testVocabularyLineLongerThanTheTokenizerFormatAllowsIsRefused() throws {
+        let dir = try TempDirectory.make()
+        let vocab = dir.appendingPathComponent("vocab.txt")
+        try ("[PAD]\n[UNK]\n[CLS]\n[SEP]\n" + String(repeating: "a", count: 70_000) + "\nb\n").write(to: vocab, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)) { error in
+            XCTAssertEqual("\(error)", vocab.path + ": line 5: 70000 bytes, expected at most 65536")
+        }
+        try "[PAD]\n[UNK]\n[CLS]\n[SEP]\nb\n".write(to: vocab, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)?.tokens.count, 5)
+    }
+
     func testUnsupportedArchitectureIsNamed() throws {
         let dir = try TempDirectory.make()
         try #"{"model_type": "t5"}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)

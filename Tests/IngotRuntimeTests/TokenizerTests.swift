@@ -9,10 +9,10 @@ import IngotTestSupport
 
 enum LoadedTokenizers {
     static func miniLM() throws -> WordPieceTokenizer {
-        try WordPieceTokenizer(try XCTUnwrap(try Model(path: try BuiltArtifacts.miniLM()).tokenizerSpec))
+        try WordPieceTokenizer(try XCTUnwrap(try Model.tokenizerSpec(artifact: try BuiltArtifacts.miniLM())))
     }
     static func smolLM2() throws -> ByteLevelBPETokenizer {
-        try ByteLevelBPETokenizer(try XCTUnwrap(try Model(path: try BuiltArtifacts.smolLM2()).tokenizerSpec))
+        try ByteLevelBPETokenizer(try XCTUnwrap(try Model.tokenizerSpec(artifact: try BuiltArtifacts.smolLM2())))
     }
 }
 

@@ -2,7 +2,8 @@
 // a GGUF file. Pre-tokenization: special tokens (when asked), then for `smollm` every digit
 // on its own, then the GPT-2 pattern
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// matched by hand (no regex engine). Bytes map to printable scalars as in GPT-2.
+// matched by hand (no regex engine). Bytes map to printable scalars as in GPT-2; the merge
+// loop is BPEMerge.
 
 import IngotCore
 
@@ -177,29 +178,24 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
 
     // MARK: BPE
 
-    func bpe(_ piece: [Unicode.Scalar]) -> [Int32] {
+    /// The symbols of a byte-mapped piece after merging (BPEMerge), and the merge loop's work count.
+    func mergedSymbols(_ mapped: String) -> (symbols: [String], work: Int) {
+        var work = 0
+        let symbols = BPEMerge.merge(mapped.unicodeScalars.map { String($0) }, ranks: mergeRanks, work: &work)
+        return (symbols, work)
+    }
+
+    /// A piece's UTF-8 bytes as GPT-2's printable scalars, one per byte.
+    func byteMapped(_ piece: [Unicode.Scalar]) -> String {
         var mapped = ""
         for b in String(String.UnicodeScalarView(piece)).utf8 { mapped.unicodeScalars.append(byteToScalar[Int(b)]) }
+        return mapped
+    }
+
+    func bpe(_ piece: [Unicode.Scalar]) -> [Int32] {
+        let mapped = byteMapped(piece)
         if let cached = cacheLock.withLock({ cache[mapped] }) { return cached }
-        var symbols: [String] = mapped.unicodeScalars.map { String($0) }
-        while symbols.count > 1 {
-            var best = Int.max, at = -1
-            for k in 0..<(symbols.count - 1) {
-                if let r = mergeRanks[symbols[k] + " " + symbols[k + 1]], r < best { best = r; at = k }
-            }
-            if at < 0 { break }
-            let merged = symbols[at] + symbols[at + 1]
-            // Merge every occurrence of this pair, left to right.
-            var next: [String] = []
-            next.reserveCapacity(symbols.count)
-            var k = 0
-            let (l, r) = (symbols[at], symbols[at + 1])
-            while k < symbols.count {
-                if k + 1 < symbols.count && symbols[k] == l && symbols[k + 1] == r { next.append(merged); k += 2 }
-                else { next.append(symbols[k]); k += 1 }
-            }
-            symbols = next
-        }
+        let symbols = mergedSymbols(mapped).symbols
         var ids: [Int32] = []
         for sym in symbols {
             if let id = vocab[sym] { ids.append(id) }

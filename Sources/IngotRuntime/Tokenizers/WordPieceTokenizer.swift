@@ -8,10 +8,16 @@ public struct WordPieceTokenizer: Tokenizer {
     public let spec: TokenizerSpec
     let vocab: [String: Int32]
     let unk: Int32, cls: Int32, sep: Int32
+    /// Most scalars a piece can have and still equal a vocabulary token: 4 × the longest
+    /// token's scalars (String equality is canonical equivalence, and one scalar decomposes
+    /// into at most 4). Longer candidates are never looked up, so a word costs
+    /// O(length × this) lookups however large max_input_chars_per_word is.
+    let longestPieceScalars: Int
 
     public init(_ spec: TokenizerSpec) throws {
         self.spec = spec
         vocab = vocabularyIndex(spec.tokens)
+        longestPieceScalars = 4 * (spec.tokens.lazy.map { $0.unicodeScalars.count }.max() ?? 0)
         guard let unk = spec.specialTokens["unk"], let cls = spec.specialTokens["cls"], let sep = spec.specialTokens["sep"] else {
             throw IngotError(.format, location: "tokenizer.special", "a WordPiece tokenizer needs unk, cls and sep ids")
         }
@@ -20,8 +26,9 @@ public struct WordPieceTokenizer: Tokenizer {
 
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = []
-        for word in basicTokens(text) { wordPiece(word, into: &ids) }
         let budget = max(spec.maxLength - (addSpecialTokens ? 2 : 0), 0)
+        // Words past the budget would be truncated away: they are not looked up at all.
+        for word in basicTokens(text) where ids.count < budget { wordPiece(word, into: &ids) }
         if ids.count > budget { ids.removeSubrange(budget...) }
         return addSpecialTokens ? [cls] + ids + [sep] : ids
     }
@@ -107,17 +114,25 @@ public struct WordPieceTokenizer: Tokenizer {
     // MARK: WordPiece
 
     func wordPiece(_ word: [Unicode.Scalar], into ids: inout [Int32]) {
+        var lookups = 0
+        wordPiece(word, into: &ids, lookups: &lookups)
+    }
+
+    /// Greedy longest match; `lookups` grows by one per vocabulary lookup.
+    func wordPiece(_ word: [Unicode.Scalar], into ids: inout [Int32], lookups: inout Int) {
         if word.count > spec.maxInputCharsPerWord { ids.append(unk); return }
         var start = 0
         var pieces: [Int32] = []
         while start < word.count {
-            var end = word.count
+            var end = min(word.count, start + longestPieceScalars)
             var found: Int32? = nil
+            // The candidate for [start, end), shortened by one scalar per miss.
+            var piece = (start > 0 ? spec.continuingSubwordPrefix : "") + String(String.UnicodeScalarView(word[start..<end]))
             while start < end {
-                var piece = String(String.UnicodeScalarView(word[start..<end]))
-                if start > 0 { piece = spec.continuingSubwordPrefix + piece }
+                lookups += 1
                 if let id = vocab[piece] { found = id; break }
                 end -= 1
+                piece.unicodeScalars.removeLast()
             }
             guard let id = found else { ids.append(unk); return }
             pieces.append(id)
