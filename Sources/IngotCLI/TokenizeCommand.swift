@@ -21,6 +21,8 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Do not add special tokens ([CLS]/[SEP], BOS).")
     var noSpecialTokens = false
 
+    @OptionGroup var trust: TrustOptions
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -29,7 +31,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try Model(path: artifact)
+            let model = try Model(path: artifact, trust: try trust.trust())
             guard let spec = model.tokenizerSpec else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
             let tokenizer = try makeTokenizer(spec)
             let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }
