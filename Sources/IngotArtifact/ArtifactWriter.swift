@@ -1,14 +1,11 @@
 // ArtifactWriter: streams a .ingot v1 file (Formats/ingot-v1.md) to a temporary file —
-// tensors one at a time as they arrive, then sections, the section table and finally the
-// header — and renames it over the destination only on commit. Deterministic for the same
-// input and options. It does not build graphs or choose what to store.
+// tensors one at a time as they arrive, then sections, the signature when a signing key is
+// given, the section table and finally the header — and renames it over the destination only
+// on commit (ArtifactOutputFile). Deterministic for the same input, options and key. It does
+// not build graphs or choose what to store.
 
 import CZstd
 import IngotCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 public struct ArtifactWriteOptions: Sendable {
     public enum TensorCompression: Sendable { case auto, always, never }
@@ -17,6 +14,8 @@ public struct ArtifactWriteOptions: Sendable {
     public var compressionThreshold: Double = 0.9
     public var minimumCompressedTensorBytes = 4096
     public var zstdLevel: Int32 = 3
+    /// Sign the artifact with this key (a SIGN section, Formats/ingot-v1.md "Signature").
+    public var signingKey: SigningKey?
     public init() {}
 }
 
@@ -26,15 +25,17 @@ public struct ArtifactSummary: Sendable {
     public var tensorCount: Int
     public var compressedTensorCount: Int
     public var digest: UInt64
+    /// The signer's key id when the artifact was signed.
+    public var signerKeyID: String?
 }
 
 public final class ArtifactWriter {
     public let path: String
-    public let temporaryPath: String
+    public var temporaryPath: String { output.temporaryPath }
     let options: ArtifactWriteOptions
-    private var fd: Int32
-    private var position = 0
-    private var digest = XXH64()
+    private let output: ArtifactOutputFile
+    /// BLAKE2b-256 of the TDAT bytes as they are written (signed artifacts only).
+    private let tensorDataHash: Blake2b256?
     private var tensorIndex: [ArtifactTensorInfo] = []
     private var tensorNames = Set<String>()
     private var sections: [(ArtifactSectionInfo, [UInt8])] = []
@@ -44,50 +45,24 @@ public final class ArtifactWriter {
     public init(path: String, options: ArtifactWriteOptions = .init()) throws {
         self.path = path
         self.options = options
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !base.isEmpty else { throw IngotError(.invalidArgument, file: path, "the output path names no file") }
-        temporaryPath = (dir.isEmpty ? "" : dir + "/") + "." + base + ".tmp-\(getpid())"
-        // Registered before it exists, so no interrupt can fall between creating and registering.
-        InterruptCleanup.register(temporaryPath)
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let reason = systemErrorMessage(errno)
-            InterruptCleanup.unregister(temporaryPath)
-            throw IngotError(.output, file: path, "cannot create \(temporaryPath): \(reason)")
-        }
-        // Room for the header, which is written last.
-        try writeRaw([UInt8](repeating: 0, count: ArtifactFormat.headerSize), hashed: false)
+        tensorDataHash = options.signingKey == nil ? nil : try Blake2b256()
+        output = try ArtifactOutputFile(path: path)
     }
 
     deinit {
         if !finished { abort() }
     }
 
-    // MARK: Low-level output
+    // MARK: Tensor data output (TDAT)
 
-    private func writeRaw(_ bytes: UnsafeRawBufferPointer, hashed: Bool) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IngotError(.output, file: path, "write failed after \(position + done) bytes: \(systemErrorMessage(errno))")
-            }
-            done += n
-        }
-        if hashed { digest.update(bytes) }
-        position += bytes.count
+    private func writeTensorData(_ bytes: UnsafeRawBufferPointer) throws {
+        try output.append(bytes)
+        tensorDataHash?.update(bytes)
     }
 
-    private func writeRaw(_ bytes: [UInt8], hashed: Bool = true) throws {
-        try bytes.withUnsafeBytes { try writeRaw($0, hashed: hashed) }
-    }
-
-    private func padToAlignment() throws {
-        let target = alignUp(position, ArtifactFormat.alignment)
-        if target > position { try writeRaw([UInt8](repeating: 0, count: target - position)) }
+    private func padTensorData() throws {
+        let padding = alignUp(output.position, ArtifactFormat.alignment) - output.position
+        try [UInt8](repeating: 0, count: padding).withUnsafeBytes { try writeTensorData($0) }
     }
 
     // MARK: Content
@@ -109,7 +84,7 @@ public final class ArtifactWriter {
         guard tensorIndex.count < ArtifactFormat.maxTensors else {
             throw IngotError(.invalidArgument, file: path, "more than \(ArtifactFormat.maxTensors) tensors")
         }
-        try padToAlignment()
+        try padTensorData()
         var codec = ArtifactCodec.raw
         var compressed: [UInt8] = []
         let eligible = bytes.count >= options.minimumCompressedTensorBytes
@@ -122,10 +97,10 @@ public final class ArtifactWriter {
                 if options.compressTensors == .always || pays { codec = .zstd }
             }
         }
-        let offset = position
+        let offset = output.position
         switch codec {
-        case .raw: try writeRaw(bytes, hashed: true)
-        case .zstd: try writeRaw(compressed)
+        case .raw: try writeTensorData(bytes)
+        case .zstd: try compressed.withUnsafeBytes { try writeTensorData($0) }
         }
         tensorIndex.append(ArtifactTensorInfo(
             name: name, dtype: dtype, codec: codec, shape: shape, offset: offset,
@@ -136,7 +111,7 @@ public final class ArtifactWriter {
     /// Queues a section; written on commit in the format's fixed order.
     public func addSection(_ kind: ArtifactSectionKind, payload: [UInt8], required: Bool, compress: Bool = true) throws {
         precondition(!finished, "addSection after commit or abort")
-        guard kind != .tensorData, kind != .tensorIndex else {
+        guard kind != .tensorData, kind != .tensorIndex, kind != .signature else {
             throw IngotError(.invalidArgument, file: path, location: "section \(kind)", "is written by the writer itself")
         }
         guard !sections.contains(where: { $0.0.kind == kind }) else {
@@ -150,8 +125,9 @@ public final class ArtifactWriter {
                                               decodedChecksum: XXH64.hash(payload)), payload))
     }
 
-    /// Writes a section payload, zstd-compressed when `info.codec` asks for it and it shrinks.
-    private func writeSection(_ info: ArtifactSectionInfo, _ payload: [UInt8]) throws -> ArtifactSectionInfo {
+    /// Writes a section payload, zstd-compressed when `info.codec` asks for it and it shrinks;
+    /// returns its table entry and, when signing, the BLAKE2b-256 of its stored bytes.
+    private func writeSection(_ info: ArtifactSectionInfo, _ payload: [UInt8]) throws -> (ArtifactSectionInfo, [UInt8]) {
         var info = info
         var stored = payload
         let wantsCompression = info.codec == .zstd
@@ -163,12 +139,12 @@ public final class ArtifactWriter {
                 info.codec = .zstd
             }
         }
-        try padToAlignment()
-        info.offset = position
+        try output.padToAlignment()
+        info.offset = output.position
         info.storedSize = stored.count
         info.storedChecksum = XXH64.hash(stored)
-        try writeRaw(stored)
-        return info
+        try output.append(stored)
+        return (info, options.signingKey == nil ? [] : try Blake2b256.hash(stored))
     }
 
     static func encodeIndex(_ tensors: [ArtifactTensorInfo]) -> [UInt8] {
@@ -189,64 +165,74 @@ public final class ArtifactWriter {
         return w.bytes
     }
 
-    /// Finishes the file and atomically moves it to `path`.
+    /// Finishes the file (signed when the options carry a key) and atomically moves it to `path`.
     @discardableResult
     public func commit() throws -> ArtifactSummary {
         precondition(!finished, "commit after commit or abort")
         do {
-            try padToAlignment()
-            let tdatEnd = position
+            try padTensorData()
+            let tdatEnd = output.position
             // TDAT spans bytes [64, tdatEnd): exactly what the running digest has hashed so far.
-            let tdatChecksum = digest.finalize()
+            let tdatChecksum = output.digestSoFar
             let tdat = ArtifactSectionInfo(kind: .tensorData, required: true, codec: .raw, offset: ArtifactFormat.headerSize,
                                            storedSize: tdatEnd - ArtifactFormat.headerSize, decodedSize: tdatEnd - ArtifactFormat.headerSize,
                                            storedChecksum: tdatChecksum, decodedChecksum: tdatChecksum)
             var table: [ArtifactSectionInfo] = [tdat]
+            var hashes: [[UInt8]] = [tensorDataHash?.finalize() ?? []]
             let index = ArtifactWriter.encodeIndex(tensorIndex)
-            table.append(try writeSection(ArtifactSectionInfo(kind: .tensorIndex, required: true, codec: .zstd, offset: 0, storedSize: 0,
-                                                              decodedSize: index.count, storedChecksum: 0, decodedChecksum: XXH64.hash(index)), index))
+            let (indexEntry, indexHash) = try writeSection(
+                ArtifactSectionInfo(kind: .tensorIndex, required: true, codec: .zstd, offset: 0, storedSize: 0,
+                                    decodedSize: index.count, storedChecksum: 0, decodedChecksum: XXH64.hash(index)), index)
+            table.append(indexEntry)
+            hashes.append(indexHash)
             let order: [ArtifactSectionKind] = [.graph, .tokenizer, .provenance, .metadata]
             let sorted = sections.sorted { a, b in
                 let ia = order.firstIndex(of: a.0.kind) ?? order.count, ib = order.firstIndex(of: b.0.kind) ?? order.count
                 return ia != ib ? ia < ib : a.0.kind.description < b.0.kind.description
             }
             for (info, payload) in sorted {
-                table.append(try writeSection(info, payload))
+                let (entry, hash) = try writeSection(info, payload)
+                table.append(entry)
+                hashes.append(hash)
             }
-            try padToAlignment()
-            let tableOffset = position
-            var w = ByteWriter()
-            for s in table {
-                w.append(s.kind.fourCC)
-                w.u32(s.required ? 1 : 0)
-                w.u32(s.codec.rawValue)
-                w.u32(0)
-                w.u64(UInt64(s.offset))
-                w.u64(UInt64(s.storedSize))
-                w.u64(UInt64(s.decodedSize))
-                w.u64(s.storedChecksum)
-                w.u64(s.decodedChecksum)
+            if let key = options.signingKey {
+                let tail = try SignedTail(covered: table, hashes: hashes, contentEnd: output.position, key: key, file: path)
+                try output.padToAlignment()
+                try output.append(tail.payload)
+                table = tail.table
             }
-            try writeRaw(w.bytes)
-            let fileLength = position
-            let header = ArtifactWriter.header(fileLength: fileLength, tableOffset: tableOffset, sectionCount: table.count, digest: digest.finalize())
-            let n = header.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-            guard n == header.count else { throw IngotError(.output, file: path, "writing the header failed: \(systemErrorMessage(errno))") }
-            guard fsync(fd) == 0 else { throw IngotError(.output, file: path, "fsync failed: \(systemErrorMessage(errno))") }
-            close(fd)
-            fd = -1
-            guard rename(temporaryPath, path) == 0 else {
-                throw IngotError(.output, file: path, "cannot move \(temporaryPath) into place: \(systemErrorMessage(errno))")
-            }
+            try output.padToAlignment()
+            let tableOffset = output.position
+            try output.append(ArtifactWriter.encodeTable(table))
+            let fileLength = output.position
+            let digest = output.digestSoFar
+            try output.commit(header: ArtifactWriter.header(fileLength: fileLength, tableOffset: tableOffset,
+                                                            sectionCount: table.count, digest: digest))
             finished = true
-            InterruptCleanup.unregister(temporaryPath)
-            syncDirectory()
             return ArtifactSummary(path: path, fileSize: fileLength, tensorCount: tensorIndex.count,
-                                   compressedTensorCount: tensorIndex.filter(\.compressed).count, digest: digest.finalize())
+                                   compressedTensorCount: tensorIndex.filter(\.compressed).count, digest: digest,
+                                   signerKeyID: options.signingKey?.publicKey.keyID)
         } catch {
             abort()
             throw error
         }
+    }
+
+    /// The section table: 56 bytes per entry (Formats/ingot-v1.md, "Section table").
+    static func encodeTable(_ table: [ArtifactSectionInfo]) -> [UInt8] {
+        var w = ByteWriter(capacity: table.count * ArtifactFormat.sectionEntrySize)
+        for s in table {
+            w.append(s.kind.fourCC)
+            w.u32(s.required ? 1 : 0)
+            w.u32(s.codec.rawValue)
+            w.u32(0)
+            w.u64(UInt64(s.offset))
+            w.u64(UInt64(s.storedSize))
+            w.u64(UInt64(s.decodedSize))
+            w.u64(s.storedChecksum)
+            w.u64(s.decodedChecksum)
+        }
+        return w.bytes
     }
 
     static func header(fileLength: Int, tableOffset: Int, sectionCount: Int, digest: UInt64) -> [UInt8] {
@@ -265,22 +251,11 @@ public final class ArtifactWriter {
         return h.bytes
     }
 
-    private func syncDirectory() {
-        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
-        }
-    }
-
     /// Discards everything written; the destination is untouched.
     public func abort() {
         guard !finished else { return }
         finished = true
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
-        InterruptCleanup.unregister(temporaryPath)
+        output.abort()
     }
 }
 

@@ -35,6 +35,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Output: table, json or markdown.")
     var format: BenchFormatChoice = .table
 
+    @OptionGroup var trust: TrustOptions
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -48,7 +50,7 @@ struct BenchCommand: ParsableCommand {
         Threads.setComputeThreads(threadCount)
         try reportingErrors {
             let t0 = monotonicSeconds()
-            let model = try Model(path: artifact)
+            let model = try Model(path: artifact, trust: try trust.trust())
             var measurements: [Measurement] = []
             let load: Double
             if model.outputNames.contains("embedding") {

@@ -52,6 +52,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Verify the graph after every pass (always on in debug builds).")
     var verifyPasses = false
 
+    @Option(help: ArgumentHelp("Sign the artifact with this secret key (from ingot keygen).", valueName: "key"))
+    var sign: String?
+
     @OptionGroup var threadOptions: ThreadOptions
 
     @OptionGroup var global: GlobalOptions
@@ -80,6 +83,7 @@ struct BuildCommand: ParsableCommand {
         let start = clock.now
         let (summary, imported, data) = try reportingErrors { () throws -> (BuildSummary, ImportedModel, EvaluationData?) in
             // Everything that can be checked is checked before any work.
+            if let sign { options.signingKey = try SigningKey.read(from: sign) }
             if let passes { options.pipeline = try Pipeline.parse(passes) }
             if let recipe { options.pipeline = try RecipeFile.load(recipe) }
             if options.pipeline.needsCalibration && calibration == nil {
@@ -117,6 +121,7 @@ struct BuildCommand: ParsableCommand {
         guard !global.quiet else { return }
         print("built \(summary.outputPath): \(summary.architecture), \(summary.tensorCount) tensors, \(summary.parameterCount) parameters")
         print("size \(formatBytes(summary.artifactBytes)) (source \(formatBytes(summary.sourceBytes)), \(summary.compressedTensors) tensors compressed)")
+        if let id = summary.signerKeyID { print("signed with key \(id)") }
         for record in summary.passes {
             let stats = record.stats.map { "\($0.0)=\($0.1 == $0.1.rounded() ? String(Int($0.1)) : String($0.1))" }
             print("pass \(record.name): " + stats.joined(separator: ", "))

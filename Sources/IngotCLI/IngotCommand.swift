@@ -17,7 +17,8 @@ public struct IngotCommand: ParsableCommand {
             """,
         version: IngotVersion.string,
         subcommands: [BuildCommand.self, InspectCommand.self, RunCommand.self, TokenizeCommand.self,
-                       PerplexityCommand.self, BenchCommand.self, ReportCommand.self, DiffCommand.self])
+                       PerplexityCommand.self, BenchCommand.self, ReportCommand.self, DiffCommand.self,
+                       KeygenCommand.self, SignCommand.self, VerifyCommand.self])
     public init() {}
 }
 

@@ -26,6 +26,8 @@ struct PerplexityCommand: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    @OptionGroup var trust: TrustOptions
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -35,7 +37,7 @@ struct PerplexityCommand: ParsableCommand {
     func run() throws {
         Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         try reportingErrors {
-            let model = try Model(path: artifact)
+            let model = try Model(path: artifact, trust: try trust.trust())
             let lm = try LanguageModel(model: model)
             guard let spec = model.tokenizerSpec else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
             guard window <= spec.maxLength else {

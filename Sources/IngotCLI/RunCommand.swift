@@ -56,6 +56,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    @OptionGroup var trust: TrustOptions
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -82,7 +84,7 @@ struct RunCommand: ParsableCommand {
         Threads.setComputeThreads(threadOptions.threads ?? Threads.availableCPUCount())
         try reportingErrors {
             try settings.check()
-            let model = try Model(path: artifact)
+            let model = try Model(path: artifact, trust: try trust.trust())
             if let prompt {
                 try generate(model, prompt)
             } else {

@@ -22,6 +22,8 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Do not add special tokens ([CLS]/[SEP], BOS).")
     var noSpecialTokens = false
 
+    @OptionGroup var trust: TrustOptions
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -31,7 +33,9 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // The tokenizer section only: no graph, no weights (a few MB instead of the model).
-            guard let spec = try Model.tokenizerSpec(artifact: artifact) else { throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer") }
+            guard let spec = try Model.tokenizerSpec(artifact: artifact, trust: try trust.trust()) else {
+                throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer")
+            }
             let tokenizer = try makeTokenizer(spec)
             let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }
             for row in rows {

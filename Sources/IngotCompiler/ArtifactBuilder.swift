@@ -15,6 +15,8 @@ import IngotPasses
 public struct BuildOptions: Sendable {
     public var compressTensors: ArtifactWriteOptions.TensorCompression = .auto
     public var zstdLevel: Int32 = 3
+    /// Sign the artifact with this key (Formats/ingot-v1.md, "Signature").
+    public var signingKey: SigningKey?
     /// Passes to apply to the imported graph (none: the plain float graph).
     public var pipeline = Pipeline(steps: [])
     public var passContext = PassContext()
@@ -30,6 +32,8 @@ public struct BuildSummary: Sendable {
     public var artifactBytes: Int
     public var compressedTensors: Int
     public var passes: [PassRecord]
+    /// The signer's key id when the artifact was signed.
+    public var signerKeyID: String?
 }
 
 /// Progress of a long step: (done, total, item name).
@@ -53,6 +57,7 @@ public enum ArtifactBuilder {
         var writeOptions = ArtifactWriteOptions()
         writeOptions.compressTensors = options.compressTensors
         writeOptions.zstdLevel = options.zstdLevel
+        writeOptions.signingKey = options.signingKey
         let writer = try ArtifactWriter(path: output, options: writeOptions)
         do {
             let constants = model.graph.constants
@@ -84,7 +89,8 @@ public enum ArtifactBuilder {
                 architecture: model.architecture, outputPath: output, tensorCount: constants.count,
                 parameterCount: model.graph.parameterCount,
                 sourceBytes: model.sourceFiles.reduce(0) { $0 + ((try? MappedFile(path: $1).count) ?? 0) },
-                artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount, passes: records)
+                artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount, passes: records,
+                signerKeyID: summary.signerKeyID)
         } catch {
             writer.abort()
             throw error

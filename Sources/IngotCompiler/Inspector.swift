@@ -154,6 +154,13 @@ public enum Inspector {
         for s in reader.sections {
             result.facts.append(("section \(s.kind)", "\(s.storedSize) bytes stored, \(s.decodedSize) decoded, \(s.codecName)\(s.required ? ", required" : "")"))
         }
+        if let signature = try reader.unverifiedSignature() {
+            if let key = signature.publicKey {
+                result.facts.append(("signature", "ed25519, key \(key.keyID) (not verified here: ingot verify --key)"))
+            } else {
+                result.facts.append(("signature", "version \(signature.version), unknown to this ingot"))
+            }
+        }
         if let graphBytes = try reader.payload(.graph) {
             let graph = try graphBytes.withUnsafeBytes { try GraphCodec.decode($0, file: path) }
             do { try graph.verify() } catch let failure as VerificationFailure { throw failure.asIngotError(file: path) }

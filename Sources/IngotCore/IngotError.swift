@@ -20,6 +20,9 @@ public struct IngotError: Error, Sendable, CustomStringConvertible, Equatable {
         case verification
         /// Stored bytes do not match their checksum.
         case checksum
+        /// A trusted key is configured and the artifact is unsigned, signed by another key, or
+        /// changed after signing (Formats/ingot-v1.md, "Signature").
+        case signature
         /// Inputs given to a model do not match its declared names, shapes or dtypes.
         case shape
         /// A broken internal invariant: a bug in Ingot.
@@ -29,7 +32,7 @@ public struct IngotError: Error, Sendable, CustomStringConvertible, Equatable {
         public var exitCode: Int32 {
             switch self {
             case .invalidArgument: return 64
-            case .format, .checksum, .verification, .shape: return 65
+            case .format, .checksum, .signature, .verification, .shape: return 65
             case .io: return 66
             case .unsupported: return 69
             case .internal: return 70

@@ -109,8 +109,12 @@ public enum LatencyComparison {
     /// Encoder rows: batch 1 at each sequence length, `runs` interleaved samples after `warmup`.
     public static func encoders(baseline: Model, candidate: Model, sequences: [Int], runs: Int, warmup: Int = 3) throws -> [LatencyPair] {
         let a = try Encoder(model: baseline), b = try Encoder(model: candidate)
+        let spec = baseline.tokenizerSpec
+        // Inside the vocabulary of any model (MiniLM: [CLS] 1000… [SEP], ids 101 … 2999, 102).
+        let vocabulary = max(spec?.tokens.count ?? 1, 1)
+        let cls = spec?.specialTokens["cls"] ?? 0, sep = spec?.specialTokens["sep"] ?? 0
         return try sequences.map { seq in
-            let ids = [[101] + (0..<max(seq - 2, 0)).map { Int32(1000 + $0 % 2000) } + [102]]
+            let ids = [[cls] + (0..<max(seq - 2, 0)).map { Int32((1000 + $0 % 2000) % vocabulary) } + [sep]]
             for _ in 0..<warmup { _ = try a.run(ids: ids); _ = try b.run(ids: ids) }
             var sa: [Double] = [], sb: [Double] = []
             for _ in 0..<runs {
@@ -126,13 +130,14 @@ public enum LatencyComparison {
                                       warmup: Int = 1) throws -> [LatencyPair] {
         let a = try LanguageModel(model: baseline, maxContext: prompt + decode + 1)
         let b = try LanguageModel(model: candidate, maxContext: prompt + decode + 1)
-        let ids = (0..<prompt).map { Int32(100 + $0 % 1000) }
+        let vocabulary = a.vocabularySize
+        let ids = (0..<prompt).map { Int32((100 + $0 % 1000) % vocabulary) }
         func prefill(_ m: LanguageModel) throws -> Double {
             m.session.reset()
             return try seconds { _ = try m.logits(ids: ids) }
         }
         func decodeSteps(_ m: LanguageModel) throws -> Double {
-            try seconds { for i in 0..<decode { _ = try m.logits(ids: [Int32(200 + i)]) } }
+            try seconds { for i in 0..<decode { _ = try m.logits(ids: [Int32((200 + i) % vocabulary)]) } }
         }
         for _ in 0..<warmup { _ = try prefill(a); _ = try decodeSteps(a); _ = try prefill(b); _ = try decodeSteps(b) }
         var pa: [Double] = [], pb: [Double] = [], da: [Double] = [], db: [Double] = []

@@ -1,7 +1,9 @@
 // Model and Session: the runtime's public API over a .ingot artifact. A Model holds the
 // verified graph and the weights (zero-copy from the file where stored raw) and is safe to
 // share between threads; a Session holds one caller's mutable state (arena, plans per
-// shape, KV caches) and is used from one thread at a time.
+// shape, KV caches) and is used from one thread at a time. Opening an artifact verifies its
+// signature first when a trusted key is configured (ArtifactTrust: by default the key file
+// INGOT_TRUSTED_KEY names), and refuses an unsigned or wrongly signed one.
 
 import IngotArtifact
 import IngotCore
@@ -11,6 +13,8 @@ public final class Model: @unchecked Sendable {
     public let path: String
     public let graph: Graph
     public let tokenizerSpec: TokenizerSpec?
+    /// The key whose signature was verified when the artifact was opened (nil: no key was configured).
+    public let verifiedSigner: SigningPublicKey?
     /// The open artifact (nil for a model built in memory); keeps mapped weights alive.
     let reader: ArtifactReader?
     let constants: [ValueID: TensorBuffer]
@@ -35,13 +39,19 @@ public final class Model: @unchecked Sendable {
         self.graph = graph
         self.tokenizerSpec = tokenizerSpec
         self.reader = nil
+        self.verifiedSigner = nil
         self.constants = constants
     }
 
-    /// Opens and validates an artifact; weights stored raw are mapped, not copied.
-    public init(path: String, verification: ArtifactVerification = .structure) throws {
+    /// Opens and validates an artifact; weights stored raw are mapped, not copied. With a
+    /// trusted key (`trust`; by default INGOT_TRUSTED_KEY when set) the artifact must carry a
+    /// valid signature by that key, checked before anything in it is used.
+    public init(path: String, verification: ArtifactVerification = .structure, trust: ArtifactTrust = .environment) throws {
         self.path = path
+        let trustedKey = try trust.trustedKey()
         let reader = try ArtifactReader(path: path, verify: verification)
+        if let trustedKey { try reader.verifySignature(trustedKey: trustedKey) }
+        verifiedSigner = trustedKey
         self.reader = reader
         guard let graphBytes = try reader.payload(.graph) else {
             throw IngotError(.format, file: path, location: "section GRPH", "missing")
@@ -74,9 +84,11 @@ public final class Model: @unchecked Sendable {
 
     /// The tokenizer of the artifact at `path` without loading the model: reads the header,
     /// the section table, the tensor index and the TOKN section only — never the graph or a
-    /// weight byte. Nil when the artifact carries no tokenizer.
-    public static func tokenizerSpec(artifact path: String) throws -> TokenizerSpec? {
+    /// weight byte, except that a configured trusted key (`trust`) first checks the signature,
+    /// which hashes every section. Nil when the artifact carries no tokenizer.
+    public static func tokenizerSpec(artifact path: String, trust: ArtifactTrust = .environment) throws -> TokenizerSpec? {
         let reader = try ArtifactReader(path: path, verify: .structure)
+        if let trustedKey = try trust.trustedKey() { try reader.verifySignature(trustedKey: trustedKey) }
         guard let bytes = try reader.payload(.tokenizer) else { return nil }
         return try bytes.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }
     }

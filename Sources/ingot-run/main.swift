@@ -1,15 +1,18 @@
-// ingot-run: the lean runner for edge boxes. Links only IngotRuntime (no Foundation, no
-// argument parser, no compiler) and the static Swift standard library. Generation options,
-// their limits and error texts are GenerationSettings', shared with `ingot run`.
+// ingot-run: the lean runner for edge boxes. Links only the runtime side (IngotRuntime and
+// the artifact reader; no Foundation, no argument parser, no compiler) and the static Swift
+// standard library. Generation options, their limits and error texts are
+// GenerationSettings', shared with `ingot run`.
 //
 //   ingot-run MODEL.ingot --text "…"                          embedding as JSON
 //   ingot-run MODEL.ingot --prompt "…" [--chat] [--max-tokens N] [--temperature T] [--top-k K]
 //             [--top-p P] [--repetition-penalty R] [--seed S] [--ignore-eos]
-//   options: --threads N
+//   options: --threads N, --trusted-key PUB (refuse the artifact unless PUB signed it;
+//            without it, the public key file INGOT_TRUSTED_KEY names, when set)
 //
 // Exit codes as `ingot` (IngotError.Kind.exitCode): 0 ok, 64 usage, 65 corrupt input,
 // 66 unreadable, 69 unsupported, 70 internal, 74 unwritable output.
 
+import IngotArtifact
 import IngotCore
 import IngotRuntime
 
@@ -25,7 +28,7 @@ func fail(_ message: String, _ code: Int32) -> Never {
 
 func fail(_ error: IngotError) -> Never { fail(error.description, error.kind.exitCode) }
 
-let usage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT \(GenerationSettings.usage)) [--threads N]"
+let usage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT \(GenerationSettings.usage)) [--threads N] [--trusted-key PUB]"
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
@@ -37,6 +40,7 @@ var texts: [String] = []
 var prompt: String? = nil
 var settings = GenerationSettings()
 var threads = Threads.availableCPUCount()
+var trustedKeyFile: String? = nil
 
 do {
     while !arguments.isEmpty {
@@ -50,6 +54,7 @@ do {
         case "--text": texts.append(value())
         case "--prompt": prompt = value()
         case "--threads": threads = try Threads.checkedCount(parsing: value())
+        case "--trusted-key": trustedKeyFile = value()
         default: fail("unknown option '\(flag)'\n" + usage, 64)
         }
     }
@@ -61,7 +66,7 @@ guard texts.isEmpty != (prompt == nil) else { fail("give --text or --prompt\n" +
 Threads.setComputeThreads(threads)
 
 do {
-    let model = try Model(path: path)
+    let model = try Model(path: path, trust: try ArtifactTrust.flag(trustedKeyFile))
     if let prompt {
         let generation = try settings.prepare(model: model, prompt: prompt)
         try generation.run { piece in

@@ -119,6 +119,7 @@ final class ArtifactRoundTripTests: XCTestCase {
         try writeSample(path)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[8] = 2
+        bytes[10] = 0
         let checksum = XXH64.hash(Array(bytes[0..<56]))
         withUnsafeBytes(of: checksum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
         try Data(bytes).write(to: URL(fileURLWithPath: path))

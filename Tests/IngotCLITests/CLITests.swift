@@ -11,11 +11,14 @@ struct CommandResult {
     var stderr: String
 }
 
-func runIngot(_ arguments: [String]) throws -> CommandResult { try runBuiltProduct("ingot", arguments) }
+func runIngot(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    try runBuiltProduct("ingot", arguments, environment: environment)
+}
 
 /// Runs an executable of this package, built beside the test bundle (`swift build --build-tests`
-/// builds every product); a missing one fails the test, it is never skipped.
-func runBuiltProduct(_ name: String, _ arguments: [String]) throws -> CommandResult {
+/// builds every product); a missing one fails the test, it is never skipped. `environment`
+/// is added to this process's.
+func runBuiltProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let binary = dir.appendingPathComponent(name)
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -27,6 +30,7 @@ func runBuiltProduct(_ name: String, _ arguments: [String]) throws -> CommandRes
     // Help text wraps at the terminal width; fix it so the expected text is stable.
     var env = ProcessInfo.processInfo.environment
     env["COLUMNS"] = "80"
+    env.merge(environment) { _, new in new }
     p.environment = env
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -70,6 +74,12 @@ final class CLIHelpTests: XCTestCase {
                                       --report).
               diff                    Compare optimization reports side by side; gate CI on
                                       their fields.
+              keygen                  Create an Ed25519 signing key pair: NAME.key (secret,
+                                      mode 0600) and NAME.pub.
+              sign                    Sign an artifact in place (replacing any signature it
+                                      has).
+              verify                  Check an artifact's signature against a trusted
+                                      public key, and every checksum.
 
               See 'ingot help <subcommand>' for detailed help.
 
@@ -113,6 +123,8 @@ final class CLIHelpTests: XCTestCase {
                                       20)
               --verify-passes         Verify the graph after every pass (always on in debug
                                       builds).
+              --sign <key>            Sign the artifact with this secret key (from ingot
+                                      keygen).
               --threads <threads>     Compute threads (default: the CPUs this process may
                                       use).
               -q, --quiet             Print only errors.

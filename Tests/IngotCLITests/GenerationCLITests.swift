@@ -12,7 +12,7 @@ import IngotTestSupport
 func runLeanRunner(_ arguments: [String]) throws -> CommandResult { try runBuiltProduct("ingot-run", arguments) }
 
 final class GenerationCLITests: XCTestCase {
-    static let leanUsage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--ignore-eos]) [--threads N]\n"
+    static let leanUsage = "usage: ingot-run MODEL.ingot (--text TEXT | --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--ignore-eos]) [--threads N] [--trusted-key PUB]\n"
 
     func testLeanRunnerUsage() throws {
         let help = try runLeanRunner(["--help"])

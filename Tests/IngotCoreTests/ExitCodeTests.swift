@@ -13,6 +13,7 @@ final class ExitCodeTests: XCTestCase {
             case .invalidArgument: expected = 64
             case .format: expected = 65
             case .checksum: expected = 65
+            case .signature: expected = 65
             case .verification: expected = 65
             case .shape: expected = 65
             case .io: expected = 66
