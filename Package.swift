@@ -17,6 +17,8 @@ let package = Package(
         // weight layout and the weight quantizer that feeds it.
         .library(name: "IngotKernels", targets: ["IngotKernels"]),
         .library(name: "IngotPasses", targets: ["IngotPasses", "IngotIR"]),
+        // For the mutation run in Mutation/ (a package of its own): the checkpoint and artifact readers.
+        .library(name: "IngotReaders", targets: ["IngotCore", "IngotCheckpoint", "IngotArtifact"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
