@@ -7,28 +7,41 @@ import Foundation
 import IngotCore
 
 public enum TinyCheckpoints {
-    /// A BERT folder: hidden 8, 2 heads, 1 layer, FFN 16, a word embedding table of 10 rows,
-    /// 16 positions; `vocab` becomes vocab.txt (it needs [PAD], [UNK], [CLS] and [SEP]).
-    public static func bert(in dir: URL, vocab: [String]) throws {
+    /// A BERT folder: hidden 8, 2 heads, 1 layer, FFN 16, a word embedding table of
+    /// `embeddingRows` rows, `positions` positions, LayerNorm weights 1; `vocab` becomes vocab.txt
+    /// (it needs [PAD], [UNK], [CLS] and [SEP]). With `meanPooling`, a sentence-transformers
+    /// head (modules.json, 1_Pooling) makes it an embedding model.
+    public static func bert(in dir: URL, vocab: [String], embeddingRows: Int = 10, positions: Int = 16,
+                            meanPooling: Bool = false) throws {
         let config = """
             {"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
-             "intermediate_size": 16, "vocab_size": 10, "max_position_embeddings": 16, "type_vocab_size": 2}
+             "intermediate_size": 16, "vocab_size": \(embeddingRows), "max_position_embeddings": \(positions), "type_vocab_size": 2}
             """
         try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        if meanPooling {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("1_Pooling"), withIntermediateDirectories: true)
+            try """
+                [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                 {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+                """.write(to: dir.appendingPathComponent("modules.json"), atomically: true, encoding: .utf8)
+            try #"{"word_embedding_dimension": 8, "pooling_mode_mean_tokens": true}"#
+                .write(to: dir.appendingPathComponent("1_Pooling/config.json"), atomically: true, encoding: .utf8)
+        }
+        let ones = { (_: Int) -> Float in 1 }
         let l = "encoder.layer.0."
         var tensors: [TestTensor] = [
-            .f32("embeddings.word_embeddings.weight", [10, 8]), .f32("embeddings.position_embeddings.weight", [16, 8]),
-            .f32("embeddings.token_type_embeddings.weight", [2, 8]), .f32("embeddings.LayerNorm.weight", [8]),
+            .f32("embeddings.word_embeddings.weight", [embeddingRows, 8]), .f32("embeddings.position_embeddings.weight", [positions, 8]),
+            .f32("embeddings.token_type_embeddings.weight", [2, 8]), .f32("embeddings.LayerNorm.weight", [8], ones),
             .f32("embeddings.LayerNorm.bias", [8]),
         ]
         for n in ["query", "key", "value"] {
             tensors += [.f32(l + "attention.self.\(n).weight", [8, 8]), .f32(l + "attention.self.\(n).bias", [8])]
         }
         tensors += [.f32(l + "attention.output.dense.weight", [8, 8]), .f32(l + "attention.output.dense.bias", [8]),
-                    .f32(l + "attention.output.LayerNorm.weight", [8]), .f32(l + "attention.output.LayerNorm.bias", [8]),
+                    .f32(l + "attention.output.LayerNorm.weight", [8], ones), .f32(l + "attention.output.LayerNorm.bias", [8]),
                     .f32(l + "intermediate.dense.weight", [16, 8]), .f32(l + "intermediate.dense.bias", [16]),
                     .f32(l + "output.dense.weight", [8, 16]), .f32(l + "output.dense.bias", [8]),
-                    .f32(l + "output.LayerNorm.weight", [8]), .f32(l + "output.LayerNorm.bias", [8])]
+                    .f32(l + "output.LayerNorm.weight", [8], ones), .f32(l + "output.LayerNorm.bias", [8])]
         try SafetensorsWriter.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
         try (vocab.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
     }

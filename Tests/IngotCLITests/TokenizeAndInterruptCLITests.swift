@@ -8,38 +8,11 @@ import IngotCore
 import IngotTestSupport
 
 /// config.json, model.safetensors, vocab.txt and a sentence-transformers mean-pooling head.
-/// The embedding table has 3,000 rows although vocab.txt lists 12 tokens: the report's latency
-/// rows run ids up to 2,999 (MiniLM-sized; Comparison.swift).
+/// The embedding table has as many rows as vocab.txt has tokens (12): the report's latency
+/// rows must stay inside the vocabulary (Comparison.swift).
 func writeTinyBert(to dir: URL) throws {
-    try FileManager.default.createDirectory(at: dir.appendingPathComponent("1_Pooling"), withIntermediateDirectories: true)
-    try """
-        {"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
-         "intermediate_size": 16, "vocab_size": 3000, "max_position_embeddings": 128, "type_vocab_size": 2}
-        """.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-    try """
-        [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
-        """.write(to: dir.appendingPathComponent("modules.json"), atomically: true, encoding: .utf8)
-    try #"{"word_embedding_dimension": 8, "pooling_mode_mean_tokens": true}"#
-        .write(to: dir.appendingPathComponent("1_Pooling/config.json"), atomically: true, encoding: .utf8)
-    try "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\nc\n##a\n##b\nhello\n##lo\n"
-        .write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
-    let ones = { (_: Int) -> Float in 1 }
-    var tensors: [TestTensor] = [
-        .f32("embeddings.word_embeddings.weight", [3000, 8]), .f32("embeddings.position_embeddings.weight", [128, 8]),
-        .f32("embeddings.token_type_embeddings.weight", [2, 8]), .f32("embeddings.LayerNorm.weight", [8], ones),
-        .f32("embeddings.LayerNorm.bias", [8]),
-    ]
-    let l = "encoder.layer.0."
-    for n in ["query", "key", "value"] {
-        tensors += [.f32(l + "attention.self.\(n).weight", [8, 8]), .f32(l + "attention.self.\(n).bias", [8])]
-    }
-    tensors += [.f32(l + "attention.output.dense.weight", [8, 8]), .f32(l + "attention.output.dense.bias", [8]),
-                .f32(l + "attention.output.LayerNorm.weight", [8], ones), .f32(l + "attention.output.LayerNorm.bias", [8]),
-                .f32(l + "intermediate.dense.weight", [16, 8]), .f32(l + "intermediate.dense.bias", [16]),
-                .f32(l + "output.dense.weight", [8, 16]), .f32(l + "output.dense.bias", [8]),
-                .f32(l + "output.LayerNorm.weight", [8], ones), .f32(l + "output.LayerNorm.bias", [8])]
-    try SafetensorsWriter.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
+    let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "##a", "##b", "hello", "##lo"]
+    try TinyCheckpoints.bert(in: dir, vocab: vocab, embeddingRows: vocab.count, positions: 128, meanPooling: true)
 }
 
 final class TokenizeReadsNoWeightsTests: XCTestCase {
@@ -67,7 +40,7 @@ final class TokenizeReadsNoWeightsTests: XCTestCase {
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
         let tensors = try XCTUnwrap(try JSONValue.parse(inspect.stdout)["tensors"]?.array)
         let weightBytes = tensors.reduce(0) { $0 + ($1["bytes"]?.int ?? 0) }
-        XCTAssertGreaterThan(weightBytes, 4 * (3000 * 8 + 128 * 8))
+        XCTAssertGreaterThan(weightBytes, 4 * (12 * 8 + 128 * 8))
         for i in 64..<(64 + weightBytes) { bytes[i] ^= 0xA5 }
         try Data(bytes).write(to: URL(fileURLWithPath: artifact))
 
