@@ -13,6 +13,7 @@ public enum TinyCheckpoints {
     /// head (modules.json, 1_Pooling) makes it an embedding model.
     public static func bert(in dir: URL, vocab: [String], embeddingRows: Int = 10, positions: Int = 16,
                             meanPooling: Bool = false) throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let config = """
             {"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1,
              "intermediate_size": 16, "vocab_size": \(embeddingRows), "max_position_embeddings": \(positions), "type_vocab_size": 2}

@@ -46,6 +46,22 @@ final class RecipeLimitsTests: XCTestCase {
         XCTAssertEqual(r.stderr, "ingot: error: \(path): line 1, column 5: anchor '&a0', expected a plain value (a recipe may not use anchors & or aliases *; write each value out, or quote text that starts with & or *)\n")
     }
 
+    /// Found by the recipe fuzz target: a complex key (`? …`) holding a mapping made Yams'
+    /// constructor trap (SIGILL, exit 132). The exact bytes of the fuzzer's input.
+    func testAMappingUsedAsAKeyIsRefusedNamingIt() throws {
+        let bytes: [UInt8] = Array("passes:\n  \n  - ? fuje:se  - quantize:8 {type.json8, mide: static, calibrate? ecerpn\n".utf8)
+        XCTAssertEqual(bytes.count, 84)
+        let url = dir.appendingPathComponent("fuzz.yaml")
+        try Data(bytes).write(to: url)
+        let r = try build(recipe: url.path)
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertEqual(r.stderr, "ingot: error: \(url.path): passes[0]: a mapping key is a mapping, expected a plain name\n")
+        let twice = try write("passes:\n  - quantize: {type: int8, type: int8}\n")
+        let d = try build(recipe: twice)
+        XCTAssertEqual(d.status, 64, d.stderr)
+        XCTAssertEqual(d.stderr, "ingot: error: \(twice): passes[0].quantize: key \"type\" appears twice\n")
+    }
+
     func testAnAliasAloneIsRefusedNamingIt() throws {
         let path = try write("passes:\n  - fuse\n  - *q\n")
         XCTAssertThrowsError(try RecipeFile.load(path)) { error in
