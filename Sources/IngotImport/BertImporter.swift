@@ -177,7 +177,7 @@ public enum BertImporter {
         let tokenizer = try wordPieceTokenizer(directory: directory, maxPositions: maxPositions)
         if let tokenizer {
             try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + "/vocab.txt",
-                                                  table: p("embeddings.word_embeddings.weight"), rows: vocab, hidden: hidden)
+                                    table: p("embeddings.word_embeddings.weight"), rows: vocab, hidden: hidden)
         }
         return ImportedModel(
             architecture: "bert", graph: g, tokenizer: tokenizer,
