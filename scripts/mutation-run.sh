@@ -9,6 +9,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
+# GNU time measures each child's peak RSS (Mutation/Sources/mutation-run/main.swift, runChild).
+[ -x /usr/bin/time ] || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq time >/dev/null; }
 swift build -c release --product ingot 2>&1 | grep -E -v '^\[[0-9]+/[0-9]+\]'
 swift build -c release --product ingot-run 2>&1 | grep -E -v '^\[[0-9]+/[0-9]+\]'
 (cd Mutation && swift build -c release 2>&1 | grep -E -v '^\[[0-9]+/[0-9]+\]')

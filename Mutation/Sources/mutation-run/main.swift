@@ -65,38 +65,56 @@ struct ChildOutcome {
     var stderrTail: String
 }
 
-/// Runs `argv` with stdout discarded and stderr captured, killing it after `timeout` seconds.
+/// Runs `argv` under GNU time (`/usr/bin/time -f %M`) with stdout discarded and stderr
+/// captured, killing its process group after `timeout` seconds. The peak RSS comes from
+/// time's report on its own fork: a child spawned straight from this process would count this
+/// process's resident set too (posix_spawn shares the parent's memory until exec, and Linux
+/// keeps the larger high-water mark across exec).
 func runChild(_ argv: [String], timeout: Double, stderrPath: String) -> ChildOutcome {
+    let rssPath = stderrPath + ".rss"
+    let wrapped = ["/usr/bin/time", "-f", "%M", "-o", rssPath] + argv
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
     var pid: pid_t = 0
-    let cArgs = argv.map { strdup($0) } + [nil]
+    let cArgs = wrapped.map { strdup($0) } + [nil]
     defer { for p in cArgs { free(p) } }
     let start = Date()
-    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+    let rc = posix_spawn(&pid, wrapped[0], &actions, &attributes, cArgs, environ)
     posix_spawn_file_actions_destroy(&actions)
-    guard rc == 0 else { fail("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+    posix_spawnattr_destroy(&attributes)
+    guard rc == 0 else { fail("cannot start \(wrapped[0]): \(String(cString: strerror(rc)))") }
     var status: Int32 = 0
-    var usage = rusage()
     var timedOut = false
     while true {
-        let r = wait4(pid, &status, WNOHANG, &usage)
+        let r = waitpid(pid, &status, WNOHANG)
         if r == pid { break }
         if Date().timeIntervalSince(start) > timeout, !timedOut {
             timedOut = true
-            kill(pid, SIGKILL)
+            kill(-pid, SIGKILL)
         }
         usleep(2000)
     }
     let seconds = Date().timeIntervalSince(start)
     let err = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
     let tail = err.split(separator: "\n").suffix(2).joined(separator: " | ")
+    // time's report: "Command terminated by signal N" / "Command exited with non-zero status N", then %M.
+    let report = ((try? String(contentsOfFile: rssPath, encoding: .utf8)) ?? "").split(separator: "\n")
+    let peakKB = report.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+    var signal: Int32? = nil
+    if let line = report.first(where: { $0.contains("terminated by signal") }), let n = line.split(separator: " ").last.flatMap({ Int32($0) }) {
+        signal = n
+    }
     let low = status & 0x7F
-    return ChildOutcome(exitCode: low == 0 ? (status >> 8) & 0xFF : nil, signal: low != 0 ? low : nil,
-                        timedOut: timedOut, seconds: seconds, peakRSSBytes: usage.ru_maxrss * 1024,
+    if low != 0 { signal = low }
+    return ChildOutcome(exitCode: signal == nil ? (status >> 8) & 0xFF : nil, signal: signal,
+                        timedOut: timedOut, seconds: seconds, peakRSSBytes: peakKB * 1024,
                         stderrTail: String(tail.prefix(300)))
 }
 
