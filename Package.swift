@@ -17,8 +17,12 @@ let package = Package(
         // weight layout and the weight quantizer that feeds it.
         .library(name: "IngotKernels", targets: ["IngotKernels"]),
         .library(name: "IngotPasses", targets: ["IngotPasses", "IngotIR"]),
-        // For the mutation run in Mutation/ (a package of its own): the checkpoint and artifact readers.
-        .library(name: "IngotReaders", targets: ["IngotCore", "IngotCheckpoint", "IngotArtifact"]),
+        // For the fuzz targets in Fuzzing/ and the mutation run in Mutation/ (packages of their own):
+        // every module that reads untrusted bytes, the command-line front end's recipe and JSONL readers included.
+        .library(name: "IngotReaders", targets: [
+            "IngotCore", "IngotCheckpoint", "IngotImport", "IngotIR", "IngotPasses", "IngotArtifact", "IngotCompiler",
+            "IngotRuntime", "IngotReport", "IngotCLI",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
