@@ -4,7 +4,7 @@
 // the real tokenizers encoding arbitrary text. A package of its own so the main build never
 // carries fuzzer flags; it links the main package's IngotReaders product by path.
 // scripts/fuzz.sh builds it with
-//   -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing -Xcc -O0
+//   -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing
 // (-enable-testing for the CLI's internal recipe and JSONL readers) and runs each target;
 // Fixtures/fuzz/<target>/ holds the seeds, Dictionaries/ the libFuzzer dictionaries. It does
 // not fuzz passes or kernels, nor the executor beyond loading a model and running it once.

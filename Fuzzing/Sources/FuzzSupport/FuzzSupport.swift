@@ -79,8 +79,9 @@ public enum Fuzz {
     }
 }
 
-/// A private folder (under /dev/shm when writable, else $TMPDIR or /tmp) holding the current
-/// input as a file; removed when the process exits normally.
+/// A private folder holding the current input as a file: $INGOT_FUZZ_SCRATCH when set (made
+/// and removed by scripts/fuzz.sh, so a crashed run leaves nothing behind), else a new folder
+/// under /dev/shm when writable, $TMPDIR or /tmp, removed when the process exits normally.
 public enum Scratch {
     nonisolated(unsafe) private static var folder: String?
     nonisolated(unsafe) private static var files: [String] = []
@@ -120,6 +121,11 @@ public enum Scratch {
 
     private static func scratchFolder() -> String {
         if let folder { return folder }
+        if let given = getenv("INGOT_FUZZ_SCRATCH").map({ String(cString: $0) }) {
+            guard mkdir(given, 0o700) == 0 || errno == EEXIST else { fatalError("scratch: cannot create \(given): errno \(errno)") }
+            folder = given
+            return given
+        }
         let env = getenv("TMPDIR").map { String(cString: $0) }
         let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (env ?? "/tmp")
         var template = Array((base + "/ingot-fuzz-XXXXXX").utf8CString)
