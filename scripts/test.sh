@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone on a fresh Debian machine: installs the system
 # libraries and caches the real models (scripts/setup.sh), then builds once in release mode
-# (numerical tests on real models need the speed) and runs every XCTest test. A failed build
-# stops here with the build's exit status: stale test binaries are never run. The PyTorch
-# reference outputs the tests compare with are in Fixtures/reference (no ../shared needed).
+# (numerical tests on real models need the speed) and runs every XCTest test, then every fuzz
+# target for 30 s (scripts/fuzz.sh: libFuzzer + AddressSanitizer on every reader of untrusted
+# bytes, from the seeds in Fixtures/fuzz). A failed build stops here with the build's exit
+# status: stale test binaries are never run. The exit status is the XCTest suite's when it
+# failed, else the fuzz run's. INGOT_FUZZ_SECONDS sets the per-target budget (0 skips fuzzing,
+# for a quick local run; .ci/run always fuzzes 30 s). The PyTorch reference outputs the tests compare
+# with are in Fixtures/reference (no ../shared needed).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -27,4 +31,12 @@ status=$?
 set -e
 # Failures, skips and the per-suite summaries; passing cases are only counted.
 grep -E -v '^Test Case .* (started|passed)' .build/test-output.txt
+fuzz_seconds="${INGOT_FUZZ_SECONDS:-30}"
+if [ "$fuzz_seconds" != 0 ]; then
+  set +e
+  bash scripts/fuzz.sh "$fuzz_seconds"
+  fuzz_status=$?
+  set -e
+  [ "$status" -eq 0 ] && status=$fuzz_status
+fi
 exit $status

@@ -50,6 +50,10 @@ final class PassManagerTests: XCTestCase {
                        "r.yaml: pass 'quantize' option 'mode': value 'fast', expected one of dynamic, static, weight-only")
         XCTAssertEqual(message { try Pipeline.recipe(try JSONValue.parse(#"{"steps": []}"#), file: "r.yaml") },
                        "r.yaml: passes: missing or not a list")
+        XCTAssertEqual(message { try Pipeline.recipe(try JSONValue.parse(#"{"passes": ["reconstruct", "fuse"]}"#), file: "r.yaml") },
+                       "r.yaml: pass order: 'reconstruct' needs 'prune' earlier in the pipeline; order given: reconstruct, fuse")
+        XCTAssertEqual(message { try Pipeline.recipe(try JSONValue.parse(#"{"passes": ["fuse", "fuse"]}"#), file: "r.json") },
+                       "r.json: pass order: 'fuse' appears twice")
     }
 
     func testCalibrationIsRequiredWhereNeeded() throws {

@@ -35,9 +35,7 @@ public enum Fuzz {
 
     /// `body`'s result, or nil when it threw an error the rule allows. `file`: the path the
     /// reader was given (its errors must name a file); nil for readers of in-memory bytes.
-    /// `unnamedFileAllowed`: errors known not to name the file yet (each use says which).
-    public static func reading<T>(_ what: String, file: String?, unnamedFileAllowed: (IngotError) -> Bool = { _ in false },
-                                  _ body: () throws -> T) -> T? {
+    public static func reading<T>(_ what: String, file: String?, _ body: () throws -> T) -> T? {
         do {
             let result = try body()
             if trace { fputs("\(what): ok\n", stderr) }
@@ -47,7 +45,7 @@ public enum Fuzz {
             if error.kind == .internal {
                 fatalError("\(what): an internal error (a bug) on hostile input: \(error)")
             }
-            if let file, error.file == nil, !unnamedFileAllowed(error) {
+            if let file, error.file == nil {
                 fatalError("\(what): the error does not name the file (\(file)): \(error)")
             }
             return nil

@@ -58,7 +58,12 @@ extension Pipeline {
             }
         }
         let pipeline = Pipeline(steps: steps)
-        try pipeline.checkOrder()
+        do {
+            try pipeline.checkOrder()
+        } catch var e as IngotError {
+            e.file = file
+            throw e
+        }
         return pipeline
     }
 
