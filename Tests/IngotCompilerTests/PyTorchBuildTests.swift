@@ -50,6 +50,19 @@ final class PyTorchBuildTests: XCTestCase {
         }
     }
 
+    /// With both files present the safetensors is read and the .bin never opened (here a
+    /// hostile pickle that would be refused).
+    func testSafetensorsIsPreferredOverABinBesideIt() throws {
+        let both = try folder("both")
+        try SafetensorsWriter.write(try PyTorchFixtures.expectedTensors("tiny-bert"), to: both.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(at: PyTorchFixtures.root.appendingPathComponent("hostile/os-system.bin"),
+                                         to: both.appendingPathComponent("pytorch_model.bin"))
+        let out = dir.appendingPathComponent("both.ingot").path
+        _ = try ArtifactBuilder.build(source: both.path, output: out)
+        let prov = try JSONValue.parse(try XCTUnwrap(try ArtifactReader(path: out).payload(.provenance)))
+        XCTAssertEqual(prov["sources"]?[0]?["file"]?.string, "model.safetensors")
+    }
+
     func testFolderWithNeitherSafetensorsNorBinNamesBoth() throws {
         let empty = try folder("empty")
         XCTAssertThrowsError(try ArtifactBuilder.build(source: empty.path, output: dir.appendingPathComponent("x.ingot").path)) { error in
