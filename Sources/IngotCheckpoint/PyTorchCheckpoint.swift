@@ -85,8 +85,9 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
                                      "value \"\(text.prefix(16))\", expected \"little\" (big-endian checkpoints are not supported)")
                 }
             }
-            var unpickler = RestrictedUnpickler(UnsafeRawBufferPointer(rebasing: bytes[pickle.dataRange]), offset: 0,
-                                                baseOffset: pickle.dataRange.lowerBound, path: filePath, what: pickle.name)
+            // The file up to the end of data.pkl, read from its start: offsets in errors are file offsets.
+            var unpickler = RestrictedUnpickler(UnsafeRawBufferPointer(rebasing: bytes[0..<pickle.dataRange.upperBound]),
+                                                offset: pickle.dataRange.lowerBound, path: filePath, what: pickle.name)
             root = try unpickler.load()
             storages = unpickler.storages
             for (key, storage) in storages {
