@@ -1,4 +1,4 @@
-// `ingot build`: checkpoint (GGUF file, or Hugging Face folder with safetensors) → .ingot.
+// `ingot build`: checkpoint (GGUF file, or Hugging Face folder with safetensors or pytorch_model.bin) → .ingot.
 
 import ArgumentParser
 import IngotArtifact
@@ -17,7 +17,7 @@ struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Convert a checkpoint into a .ingot artifact.",
-        discussion: "SOURCE is a .gguf file, a Hugging Face model folder (config.json + model.safetensors), or a .safetensors file beside its config.json.")
+        discussion: "SOURCE is a .gguf file, a Hugging Face model folder (config.json + model.safetensors, or pytorch_model.bin when there is no safetensors), or a .safetensors or .bin file beside its config.json. A .bin is read without running its pickle: only the globals a state dict uses are accepted.")
 
     @Argument(help: "The checkpoint to convert.")
     var source: String

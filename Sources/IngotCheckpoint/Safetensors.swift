@@ -258,23 +258,28 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             if Int(bitPattern: raw.baseAddress) % 4 == 0 { return TensorBuffer(borrowing: raw, owner: s.file) }
             return TensorBuffer(copying: raw)
         }
-        let out = TensorBuffer(zeroedByteCount: n * 4)
-        let dst = out.mutableRaw.bindMemory(to: Float.self)
-        for i in 0..<n {
-            let o = i * info.dtype.byteSize
-            switch info.dtype {
-            case .f32: dst[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
-            case .f16: dst[i] = floatFromHalfBits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-            case .bf16: dst[i] = floatFromBFloat16Bits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-            case .f64: dst[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))))
-            case .i8: dst[i] = Float(raw.load(fromByteOffset: o, as: Int8.self))
-            case .u8: dst[i] = Float(raw.load(fromByteOffset: o, as: UInt8.self))
-            case .i16: dst[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int16.self)))
-            case .i32: dst[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
-            case .i64: dst[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
-            case .bool: dst[i] = raw.load(fromByteOffset: o, as: UInt8.self) != 0 ? 1 : 0
-            }
-        }
-        return out
+        return float32Copy(raw, dtype: info.dtype, count: n)
     }
+}
+
+/// `count` little-endian elements of `dtype` converted to float32 (F16/BF16 exactly, integers by value).
+func float32Copy(_ raw: UnsafeRawBufferPointer, dtype: DType, count n: Int) -> TensorBuffer {
+    let out = TensorBuffer(zeroedByteCount: n * 4)
+    let dst = out.mutableRaw.bindMemory(to: Float.self)
+    for i in 0..<n {
+        let o = i * dtype.byteSize
+        switch dtype {
+        case .f32: dst[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+        case .f16: dst[i] = floatFromHalfBits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+        case .bf16: dst[i] = floatFromBFloat16Bits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+        case .f64: dst[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))))
+        case .i8: dst[i] = Float(raw.load(fromByteOffset: o, as: Int8.self))
+        case .u8: dst[i] = Float(raw.load(fromByteOffset: o, as: UInt8.self))
+        case .i16: dst[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int16.self)))
+        case .i32: dst[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
+        case .i64: dst[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
+        case .bool: dst[i] = raw.load(fromByteOffset: o, as: UInt8.self) != 0 ? 1 : 0
+        }
+    }
+    return out
 }

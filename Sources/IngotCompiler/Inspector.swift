@@ -1,4 +1,4 @@
-// Inspector: describes a checkpoint (GGUF, safetensors file or folder) or a .ingot artifact
+// Inspector: describes a checkpoint (GGUF, safetensors or PyTorch .bin file, or folder) or a .ingot artifact
 // as plain text for people and JSON for machines: tensors, dtypes, shapes, parameter counts,
 // detected architecture, sections and checksums. It reads; it never converts.
 
@@ -19,7 +19,7 @@ public struct TensorRow: Sendable {
 
 public struct Inspection: Sendable {
     public var path: String
-    /// "gguf", "safetensors" or "ingot".
+    /// "gguf", "safetensors", "pytorch-zip", "pytorch-legacy" or "ingot".
     public var format: String
     public var architecture: String?
     public var fileBytes: Int
@@ -86,6 +86,11 @@ public enum Inspector {
     public static func inspect(_ path: String, verify: Bool = false) throws -> Inspection {
         if path.hasSuffix(".ingot") { return try inspectArtifact(path, verify: verify) }
         if path.hasSuffix(".gguf") { return try inspectGGUF(path) }
+        if PyTorchCheckpoint.isCheckpointFile(path)
+            || (!path.hasSuffix(".safetensors") && !fileExists(path + "/model.safetensors")
+                && !fileExists(path + "/model.safetensors.index.json") && fileExists(path + "/pytorch_model.bin")) {
+            return try inspectPyTorch(path)
+        }
         return try inspectSafetensors(path)
     }
 
@@ -106,6 +111,27 @@ public enum Inspector {
         result.tensors = file.tensors.map { TensorRow(name: $0.name, type: $0.type.name, shape: $0.shape, bytes: $0.byteCount) }
         return result
     }
+
+    static func inspectPyTorch(_ path: String) throws -> Inspection {
+        let checkpoint = try PyTorchCheckpoint(path: path)
+        var result = Inspection(path: path, format: "pytorch-\(checkpoint.layout.rawValue)", architecture: nil, fileBytes: checkpoint.file.count)
+        result.tensors = checkpoint.tensors.map { t in
+            TensorRow(name: t.name, type: t.dtype.description, shape: t.shape, bytes: t.byteCount,
+                      note: t.isContiguous ? "" : "strided \(t.strides)")
+        }
+        let names = checkpoint.tensorNames
+        let dir = PyTorchCheckpoint.isCheckpointFile(path) ? parentDirectoryPath(path) : path
+        if let config = try? IngotImport.readModelType(directory: dir) {
+            result.architecture = config
+        } else if names.contains(where: { $0.contains("encoder.layer.") }) {
+            result.architecture = "bert"
+        } else if names.contains(where: { $0.hasPrefix("model.layers.") }) {
+            result.architecture = "llama"
+        }
+        return result
+    }
+
+    private static func fileExists(_ path: String) -> Bool { (try? MappedFile(path: path)) != nil }
 
     static func inspectSafetensors(_ path: String) throws -> Inspection {
         let checkpoint = try SafetensorsCheckpoint(path: path)

@@ -1,6 +1,6 @@
 // CheckpointTensors: the one view importers have of a checkpoint's weights — names,
 // row-major shapes, stored type names, and lazy float32 loaders — over safetensors
-// (single or sharded) and GGUF. It does not know any architecture.
+// (single or sharded), PyTorch state dicts (pytorch_model.bin) and GGUF. It does not know any architecture.
 
 import IngotCore
 import IngotCheckpoint
@@ -68,5 +68,27 @@ public final class GGUFTensors: CheckpointTensors {
         }, release: {
             if let info { file.file.dropPages(info.offset..<(info.offset + info.byteCount)) }
         })
+    }
+}
+
+public final class PyTorchTensors: CheckpointTensors {
+    public let checkpoint: PyTorchCheckpoint
+
+    public init(_ checkpoint: PyTorchCheckpoint) { self.checkpoint = checkpoint }
+
+    public var sourceFiles: [String] { [checkpoint.path] }
+    public var tensorNames: [String] { checkpoint.tensorNames }
+
+    public func tensorInfo(_ name: String) -> (shape: [Int], storedType: String)? {
+        guard let info = checkpoint.tensor(named: name) else { return nil }
+        return (info.shape, info.dtype.description)
+    }
+
+    public func float32Source(_ name: String) -> ConstantSource {
+        let checkpoint = self.checkpoint
+        let type = checkpoint.tensor(named: name).map { $0.dtype.description } ?? "?"
+        let file = checkpoint.path.split(separator: "/").last.map(String.init) ?? checkpoint.path
+        return ConstantSource(origin: "\(file):\(name) (\(type))", loader: { try checkpoint.floats(name) },
+                              release: { checkpoint.dropPages(name) })
     }
 }

@@ -19,7 +19,8 @@ public struct ImportedModel {
 
 public enum ModelImporter {
     /// Imports a checkpoint: a `.gguf` file, or a Hugging Face folder (config.json +
-    /// safetensors), or a `.safetensors` file whose folder holds config.json. `attention`
+    /// safetensors, or pytorch_model.bin when there is no safetensors), or a `.safetensors` or
+    /// `.bin` file whose folder holds config.json. `attention`
     /// chooses how BERT writes self-attention; other architectures take `.fused` only.
     public static func importModel(at path: String, attention: AttentionForm = .fused) throws -> ImportedModel {
         func fusedOnly(_ architecture: String) throws {
@@ -33,7 +34,7 @@ public enum ModelImporter {
             return try LlamaImporter.importGGUF(try GGUFFile(path: path))
         }
         let directory: String
-        if path.hasSuffix(".safetensors") || path.hasSuffix(".json") {
+        if path.hasSuffix(".safetensors") || path.hasSuffix(".json") || PyTorchCheckpoint.isCheckpointFile(path) {
             directory = parentDirectory(of: path)
         } else {
             directory = path
@@ -41,12 +42,11 @@ public enum ModelImporter {
         let configPath = directory + "/config.json"
         guard ConfigFile.exists(configPath) else {
             throw IngotError(.invalidArgument, file: path,
-                             "no config.json beside the weights; expected a .gguf file or a Hugging Face model folder (config.json + model.safetensors)")
+                             "no config.json beside the weights; expected a .gguf file or a Hugging Face model folder (config.json + model.safetensors or pytorch_model.bin)")
         }
         var config = try ConfigFile(path: configPath)
         let modelType = config.string("model_type", default: "")
-        let checkpoint = try SafetensorsCheckpoint(path: path.hasSuffix(".safetensors") ? path : directory)
-        let tensors = SafetensorsTensors(checkpoint)
+        let tensors = try checkpointTensors(path: path, directory: directory)
         switch modelType {
         case "bert":
             return try BertImporter.importModel(directory: directory, config: config, tensors: tensors, attention: attention)
@@ -57,6 +57,22 @@ public enum ModelImporter {
             throw IngotError(.unsupported, file: configPath, location: "model_type",
                              "value \"\(modelType)\", expected one of \"bert\", \"llama\"")
         }
+    }
+}
+
+/// The weights of a Hugging Face checkpoint: the named `.safetensors` or `.bin` file, else the
+/// folder's safetensors (single or sharded), else its `pytorch_model.bin`.
+public func checkpointTensors(path: String, directory: String) throws -> CheckpointTensors {
+    if PyTorchCheckpoint.isCheckpointFile(path) { return PyTorchTensors(try PyTorchCheckpoint(path: path)) }
+    if path.hasSuffix(".safetensors") { return SafetensorsTensors(try SafetensorsCheckpoint(path: path)) }
+    if !fileExists(directory + "/model.safetensors"), !fileExists(directory + "/model.safetensors.index.json"),
+       fileExists(directory + "/pytorch_model.bin") {
+        return PyTorchTensors(try PyTorchCheckpoint(path: directory))
+    }
+    do {
+        return SafetensorsTensors(try SafetensorsCheckpoint(path: directory))
+    } catch let e as IngotError where e.kind == .io && e.file == directory {
+        throw IngotError(.io, file: directory, "no model.safetensors, model.safetensors.index.json or pytorch_model.bin here")
     }
 }
 

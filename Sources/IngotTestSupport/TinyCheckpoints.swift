@@ -28,6 +28,12 @@ public enum TinyCheckpoints {
             try #"{"word_embedding_dimension": 8, "pooling_mode_mean_tokens": true}"#
                 .write(to: dir.appendingPathComponent("1_Pooling/config.json"), atomically: true, encoding: .utf8)
         }
+        try SafetensorsWriter.write(bertTensors(embeddingRows: embeddingRows, positions: positions), to: dir.appendingPathComponent("model.safetensors"))
+        try (vocab.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+    }
+
+    /// The F32 weights `bert(in:)` writes: hidden 8, 2 heads, 1 layer, FFN 16, 21 tensors.
+    public static func bertTensors(embeddingRows: Int = 10, positions: Int = 16) -> [TestTensor] {
         let ones = { (_: Int) -> Float in 1 }
         let l = "encoder.layer.0."
         var tensors: [TestTensor] = [
@@ -43,8 +49,7 @@ public enum TinyCheckpoints {
                     .f32(l + "intermediate.dense.weight", [16, 8]), .f32(l + "intermediate.dense.bias", [16]),
                     .f32(l + "output.dense.weight", [8, 16]), .f32(l + "output.dense.bias", [8]),
                     .f32(l + "output.LayerNorm.weight", [8], ones), .f32(l + "output.LayerNorm.bias", [8])]
-        try SafetensorsWriter.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
-        try (vocab.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        return tensors
     }
 
     /// The special tokens BERT needs, then plain letters, `count` tokens in all (count ≥ 5).

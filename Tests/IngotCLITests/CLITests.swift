@@ -61,8 +61,8 @@ final class CLIHelpTests: XCTestCase {
 
             SUBCOMMANDS:
               build                   Convert a checkpoint into a .ingot artifact.
-              inspect                 Describe a checkpoint (.gguf, .safetensors, model
-                                      folder) or a .ingot artifact.
+              inspect                 Describe a checkpoint (.gguf, .safetensors, PyTorch
+                                      .bin, model folder) or a .ingot artifact.
               run                     Run an artifact: embed text (encoders) or generate
                                       text (language models).
               tokenize                Print the token ids of text with an artifact's
@@ -93,7 +93,9 @@ final class CLIHelpTests: XCTestCase {
             OVERVIEW: Convert a checkpoint into a .ingot artifact.
 
             SOURCE is a .gguf file, a Hugging Face model folder (config.json +
-            model.safetensors), or a .safetensors file beside its config.json.
+            model.safetensors, or pytorch_model.bin when there is no safetensors), or a
+            .safetensors or .bin file beside its config.json. A .bin is read without
+            running its pickle: only the globals a state dict uses are accepted.
 
             USAGE: ingot build [<options>] <source> --output <output>
 

@@ -72,4 +72,43 @@ final class HostileInputCLITests: XCTestCase {
             XCTAssertEqual(lean.stderr, "ingot-run: error: " + message)
         }
     }
+
+    /// Issue 16: a pickle naming a forbidden global is refused (exit 65) naming it, whether the
+    /// .bin is named directly or is a folder's pytorch_model.bin; nothing is built.
+    func testPickleWithForbiddenGlobalExits65NamingIt() throws {
+        let hostile = PyTorchFixtures.root.appendingPathComponent("hostile/os-system.bin").path
+        let inspect = try runIngot(["inspect", hostile])
+        XCTAssertEqual(inspect.status, 65)
+        XCTAssertTrue(inspect.stderr.hasPrefix("ingot: error: \(hostile): os-system/data.pkl: opcode GLOBAL at offset "), inspect.stderr)
+        XCTAssertTrue(inspect.stderr.contains("global posix.system is not allowed"), inspect.stderr)
+        let bert = dir.appendingPathComponent("bert")
+        try FileManager.default.createDirectory(at: bert, withIntermediateDirectories: true)
+        try TinyCheckpoints.bert(in: bert, vocab: TinyCheckpoints.bertVocabulary(10))
+        try FileManager.default.removeItem(at: bert.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: PyTorchFixtures.root.appendingPathComponent("hostile/os-system-legacy.bin").path),
+                                         to: bert.appendingPathComponent("pytorch_model.bin"))
+        let out = dir.appendingPathComponent("o.ingot").path
+        let build = try runIngot(["build", bert.path, "-o", out])
+        XCTAssertEqual(build.status, 65)
+        XCTAssertTrue(build.stderr.contains("\(bert.path)/pytorch_model.bin: legacy pickle 4 (state dict): opcode GLOBAL at offset "), build.stderr)
+        XCTAssertTrue(build.stderr.contains("global posix.system is not allowed"), build.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    /// A BERT folder holding only pytorch_model.bin builds (it failed with exit 66 before).
+    func testBertFolderWithOnlyPytorchModelBinBuilds() throws {
+        let bert = dir.appendingPathComponent("bert")
+        try FileManager.default.createDirectory(at: bert, withIntermediateDirectories: true)
+        try TinyCheckpoints.bert(in: bert, vocab: TinyCheckpoints.bertVocabulary(10))
+        try FileManager.default.removeItem(at: bert.appendingPathComponent("model.safetensors"))
+        try PyTorchWriter.write(TinyCheckpoints.bertTensors(), to: bert.appendingPathComponent("pytorch_model.bin"), layout: .zip)
+        let out = dir.appendingPathComponent("o.ingot").path
+        let build = try runIngot(["build", bert.path, "-o", out, "-q"])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+        let inspect = try runIngot(["inspect", bert.appendingPathComponent("pytorch_model.bin").path])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains(": pytorch-zip, "), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("parameters: 840 in 21 tensors"), inspect.stdout)
+    }
 }
