@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone on a fresh Debian machine: installs the system
 # libraries and caches the real models (scripts/setup.sh), then builds once in release mode
-# (numerical tests on real models need the speed) and runs every XCTest test. A failed build
+# (numerical tests on real models need the speed), checks every int8 GEMM path through SIMDe
+# (scripts/kernel-paths-emulated.sh) and runs every XCTest test. A failed build
 # stops here with the build's exit status: stale test binaries are never run. The PyTorch
 # reference outputs the tests compare with are in Fixtures/reference (no ../shared needed).
 set -euo pipefail
@@ -21,6 +22,13 @@ if [ "$build_status" -ne 0 ]; then
   echo "test.sh: swift build failed (exit $build_status); no tests run" >&2
   exit "$build_status"
 fi
+# Every int8 GEMM path, AVX-512 ones included, bit for bit through SIMDe (this CPU may lack some).
+if ! bash scripts/kernel-paths-emulated.sh > .build/kernel-paths-output.txt 2>&1; then
+  cat .build/kernel-paths-output.txt >&2
+  echo "test.sh: scripts/kernel-paths-emulated.sh failed" >&2
+  exit 1
+fi
+echo "kernel paths (emulated): $(tail -n 1 .build/kernel-paths-output.txt)"
 set +e
 swift test "${flags[@]}" --skip-build --disable-swift-testing > .build/test-output.txt 2>&1
 status=$?
