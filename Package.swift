@@ -65,7 +65,7 @@ let package = Package(
 
         // Front ends.
         .target(name: "IngotCLI", dependencies: [
-            "IngotCompiler", "IngotPasses", "IngotEval", "IngotReport", "IngotRuntime",
+            "IngotCompiler", "IngotPasses", "IngotEval", "IngotReport", "IngotRuntime", "IngotKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),

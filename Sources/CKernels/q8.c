@@ -13,11 +13,12 @@
 #include <immintrin.h>
 #endif
 
+/// Atomic: a model opening with INGOT_KERNEL_PATH set may store it while another model runs.
 static int force_portable = 0;
 
-void ingot_q8_set_portable(int on) { force_portable = on; }
+void ingot_q8_set_portable(int on) { __atomic_store_n(&force_portable, on, __ATOMIC_RELAXED); }
 
-int ingot_q8_uses_avx2(void) { return !force_portable && ingot_cpu_has_avx2_fma(); }
+int ingot_q8_uses_avx2(void) { return !__atomic_load_n(&force_portable, __ATOMIC_RELAXED) && ingot_cpu_has_avx2_fma(); }
 
 // MARK: quantization
 

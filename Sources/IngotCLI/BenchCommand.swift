@@ -1,10 +1,13 @@
 // `ingot bench`: latency and throughput of an artifact on synthetic inputs — warm-up, timed
 // runs with raw samples kept, load time, peak RSS, the machine and the build — printed as a
 // table, JSON or Markdown. Encoders: batch × seq sentences; language models: prefill of
-// --seq tokens and single-token decode steps.
+// --seq tokens and single-token decode steps. --kernel-path (or INGOT_KERNEL_PATH) runs the
+// packed int8 GEMM on chosen instruction paths (several in one process, for same-run ratios);
+// every record names its path and the CPU flags.
 
 import ArgumentParser
 import IngotCore
+import IngotKernels
 import IngotRuntime
 
 struct BenchCommand: ParsableCommand {
@@ -25,6 +28,10 @@ struct BenchCommand: ParsableCommand {
     var decode = 64
 
     @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: ArgumentHelp("Instruction path of the packed int8 GEMM: portable, avx2, avx2-vnni, avx512bw or avx512-vnni; several, comma-separated, are timed in one process with their runs interleaved (default: INGOT_KERNEL_PATH, else the fastest this CPU has).",
+                               valueName: "paths"))
+    var kernelPath: String?
 
     @Option(help: "Untimed runs first.")
     var warmup = 3
@@ -49,8 +56,15 @@ struct BenchCommand: ParsableCommand {
         let threadCount = threadOptions.threads ?? Threads.availableCPUCount()
         Threads.setComputeThreads(threadCount)
         try reportingErrors {
+            let forcedPaths = try kernelPath.map { list in
+                try list.split(separator: ",", omittingEmptySubsequences: false).map {
+                    try Int8KernelPath.parse(String($0), source: "--kernel-path")
+                }
+            }
             let t0 = monotonicSeconds()
             let model = try Model(path: artifact, trust: try trust.trust())
+            // After the model: opening it applies INGOT_KERNEL_PATH, which the flag overrides.
+            let paths = forcedPaths ?? [Int8KernelPath.current]
             var measurements: [Measurement] = []
             let load: Double
             if model.outputNames.contains("embedding") {
@@ -59,39 +73,52 @@ struct BenchCommand: ParsableCommand {
                 let input = [[Int32]](repeating: sentence, count: batch)
                 _ = try encoder.embed(ids: input)
                 load = monotonicSeconds() - t0
-                for _ in 0..<warmup { _ = try encoder.embed(ids: input) }
-                var samples: [Double] = []
-                for _ in 0..<runs {
-                    let s = monotonicSeconds()
-                    _ = try encoder.embed(ids: input)
-                    samples.append(monotonicSeconds() - s)
+                for path in paths {
+                    try Int8KernelPath.use(path)
+                    for _ in 0..<warmup { _ = try encoder.embed(ids: input) }
                 }
-                measurements.append(Measurement(name: "encode batch=\(batch) seq=\(seq)", itemsPerSample: batch,
-                                                itemUnit: "sentences", threads: threadCount, samples: samples))
+                // Run r of every path before run r + 1 of any, so drifting load hits all paths alike.
+                var samples = [[Double]](repeating: [], count: paths.count)
+                for _ in 0..<runs {
+                    for (i, path) in paths.enumerated() {
+                        try Int8KernelPath.use(path)
+                        let s = monotonicSeconds()
+                        _ = try encoder.embed(ids: input)
+                        samples[i].append(monotonicSeconds() - s)
+                    }
+                }
+                for (i, path) in paths.enumerated() {
+                    measurements.append(Measurement(name: "encode batch=\(batch) seq=\(seq)", itemsPerSample: batch,
+                                                    itemUnit: "sentences", threads: threadCount, samples: samples[i],
+                                                    kernelPath: path.rawValue))
+                }
             } else {
                 let lm = try LanguageModel(model: model)
                 let prompt: [Int32] = (0..<seq).map { Int32(1000 + $0 % 20000) }
                 _ = try lm.logits(ids: [prompt[0]])
                 load = monotonicSeconds() - t0
-                var prefill: [Double] = [], steps: [Double] = []
-                for r in 0..<(warmup + runs) {
+                for path in paths {
+                    try Int8KernelPath.use(path)
+                    var prefill: [Double] = [], steps: [Double] = []
+                    for r in 0..<(warmup + runs) {
+                        lm.session.reset()
+                        let s = monotonicSeconds()
+                        _ = try lm.logits(ids: prompt)
+                        if r >= warmup { prefill.append(monotonicSeconds() - s) }
+                    }
                     lm.session.reset()
-                    let s = monotonicSeconds()
                     _ = try lm.logits(ids: prompt)
-                    if r >= warmup { prefill.append(monotonicSeconds() - s) }
-                }
-                lm.session.reset()
-                _ = try lm.logits(ids: prompt)
-                for i in 0..<(decode + min(warmup, 2)) {
-                    let s = monotonicSeconds()
-                    _ = try lm.logits(ids: [Int32(500 + i)])
-                    if i >= min(warmup, 2) { steps.append(monotonicSeconds() - s) }
-                }
-                measurements.append(Measurement(name: "prefill \(seq) tokens", itemsPerSample: seq, itemUnit: "tokens",
-                                                threads: threadCount, samples: prefill))
-                if !steps.isEmpty {
-                    measurements.append(Measurement(name: "decode after \(seq)", itemsPerSample: 1, itemUnit: "tokens",
-                                                    threads: threadCount, samples: steps))
+                    for i in 0..<(decode + min(warmup, 2)) {
+                        let s = monotonicSeconds()
+                        _ = try lm.logits(ids: [Int32(500 + i)])
+                        if i >= min(warmup, 2) { steps.append(monotonicSeconds() - s) }
+                    }
+                    measurements.append(Measurement(name: "prefill \(seq) tokens", itemsPerSample: seq, itemUnit: "tokens",
+                                                    threads: threadCount, samples: prefill, kernelPath: path.rawValue))
+                    if !steps.isEmpty {
+                        measurements.append(Measurement(name: "decode after \(seq)", itemsPerSample: 1, itemUnit: "tokens",
+                                                        threads: threadCount, samples: steps, kernelPath: path.rawValue))
+                    }
                 }
             }
             let peak = peakResidentBytes()

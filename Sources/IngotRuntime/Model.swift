@@ -8,6 +8,7 @@
 import IngotArtifact
 import IngotCore
 import IngotIR
+import IngotKernels
 
 public final class Model: @unchecked Sendable {
     public let path: String
@@ -24,6 +25,7 @@ public final class Model: @unchecked Sendable {
     /// A model over a graph and weights already in memory (the compiler evaluates candidate
     /// graphs this way before writing them). `label` stands in for the path in messages.
     public init(graph: Graph, constants: [ValueID: TensorBuffer], tokenizerSpec: TokenizerSpec?, label: String) throws {
+        try Int8KernelPath.applyEnvironment()
         let problems = graph.verificationProblems()
         guard problems.isEmpty else {
             throw IngotError(.verification, file: label, location: "graph", problems.joined(separator: "; "))
@@ -47,6 +49,7 @@ public final class Model: @unchecked Sendable {
     /// trusted key (`trust`; by default INGOT_TRUSTED_KEY when set) the artifact must carry a
     /// valid signature by that key, checked before anything in it is used.
     public init(path: String, verification: ArtifactVerification = .structure, trust: ArtifactTrust = .environment) throws {
+        try Int8KernelPath.applyEnvironment()
         self.path = path
         let trustedKey = try trust.trustedKey()
         let reader = try ArtifactReader(path: path, verify: verification)

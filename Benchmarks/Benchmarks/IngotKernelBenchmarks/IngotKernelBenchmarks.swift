@@ -2,7 +2,7 @@
 // linear shape (m 128 rows; k 384 → n 1152 QKV, k 384 → n 1536 FFN-in, k 1536 → n 384
 // FFN-out) it times the float32 baseline Kernels.linear (OpenBLAS sgemm), dynamic int8
 // (row quantization + ingot_q8_gemm) and packed 7-bit (u8 row quantization + ingot_q8p_gemm,
-// on the AVX2 path and, where the CPU has it, the AVX-512 VNNI path);
+// on the AVX2 path and on every faster Int8KernelPath the CPU has);
 // and Kernels.softmaxRow against ReferenceKernels.softmaxRow on 128 score rows of 128 and
 // 256 keys. Everything runs on the calling thread: a one-participant pool, OpenBLAS set to
 // one thread, whole column ranges to the C kernels. It does not time thread scaling, the
@@ -18,7 +18,8 @@ enum KernelName {
     static let float32 = "f32 sgemm"
     static let dynamicInt8 = "int8 dynamic"
     static let packedInt8 = "int8 packed s7"
-    static let packedInt8VNNI = "int8 packed s7 vnni"
+    /// The packed kernel on another path: "int8 packed s7 avx512-vnni".
+    static func packedInt8(on path: Int8KernelPath) -> String { "\(packedInt8) \(path.rawValue)" }
     static let fastSoftmax = "Kernels.softmaxRow"
     static let referenceSoftmax = "ReferenceKernels.softmaxRow"
 }
@@ -50,15 +51,17 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
         Benchmark("\(shape.label): \(KernelName.packedInt8)", configuration: configuration) { benchmark in
-            ingot_q8p_set_vnni(0)
-            defer { ingot_q8p_set_vnni(1) }
+            try? Int8KernelPath.use(.avx2)
+            defer { try? Int8KernelPath.use(Int8KernelPath.best) }
             for _ in benchmark.scaledIterations {
                 fixture.runPackedInt8()
                 blackHole(fixture.out.pointee)
             }
         }
-        if ingot_cpu_has_avx512_vnni() == 1 {
-            Benchmark("\(shape.label): \(KernelName.packedInt8VNNI)", configuration: configuration) { benchmark in
+        for path in Int8KernelPath.available where path != .portable && path != .avx2 {
+            Benchmark("\(shape.label): \(KernelName.packedInt8(on: path))", configuration: configuration) { benchmark in
+                try? Int8KernelPath.use(path)
+                defer { try? Int8KernelPath.use(Int8KernelPath.best) }
                 for _ in benchmark.scaledIterations {
                     fixture.runPackedInt8()
                     blackHole(fixture.out.pointee)

@@ -1,9 +1,10 @@
 // Packed int8 kernels for `linear_int8_packed`: asymmetric per-row u8 activation
 // quantization (codes 0...255, or 0...127) and a u8 × s7 (or u7 × s8) GEMM over weights
-// pre-packed in panels of 16 output columns (the layout is in Formats/ops.md). Integer sums
-// are exact in the AVX-512 VNNI, AVX2 and portable paths and the float epilogue has one
-// expression order, so all three produce identical bits. It does not pack weights (the
-// `pack` pass does, at build time) or handle grouped scales.
+// pre-packed in panels of 16 output columns (the layout is in Formats/ops.md). The GEMM has five
+// paths (ingot_q8p_path): portable C, AVX2, 256-bit VNNI, AVX-512BW and AVX-512 VNNI. Integer
+// sums are exact in all of them and the float epilogue has one expression order, so all five
+// produce identical bits. It does not pack weights (the `pack` pass does, at build time) or
+// handle grouped scales.
 #ifndef INGOT_Q8PACKED_H
 #define INGOT_Q8PACKED_H
 #include <stdint.h>
@@ -29,11 +30,35 @@ void ingot_q8p_gemm(const uint8_t *q, const float *scales, const int32_t *zeros,
                     const int8_t *wp, const float *ws, const int32_t *colsums, int64_t n, const float *bias,
                     float *y, int64_t p0, int64_t p1);
 
-/// 0 keeps the GEMM on the AVX2 path even where AVX-512 VNNI exists (tests compare both);
-/// 1 (the default) lets it use VNNI. ingot_q8_set_portable(1) still forces the portable path.
-void ingot_q8p_set_vnni(int allowed);
+/// The GEMM's instruction paths; Int8KernelPath (IngotKernels) mirrors these values.
+///   PORTABLE     plain C loops.
+///   AVX2         vpmaddubsw + vpmaddwd by ones on 256-bit registers (needs the bound above).
+///   AVX2_VNNI    vpdpbusd on 256-bit registers: the VEX form (AVX-VNNI) where the CPU has it,
+///                else the EVEX form (AVX-512 VNNI + VL).
+///   AVX512BW     vpmaddubsw + vpmaddwd by ones on 512-bit registers (needs the bound above).
+///   AVX512_VNNI  vpdpbusd on 512-bit registers.
+/// vpdpbusd adds each group of four u8·s8 products straight into int32, so the VNNI paths are
+/// exact for any bytes; the maddubs paths rely on the q/w bound, which the `pack` pass and the
+/// loader enforce.
+enum {
+    INGOT_Q8P_PATH_PORTABLE = 0,
+    INGOT_Q8P_PATH_AVX2 = 1,
+    INGOT_Q8P_PATH_AVX2_VNNI = 2,
+    INGOT_Q8P_PATH_AVX512BW = 3,
+    INGOT_Q8P_PATH_AVX512_VNNI = 4,
+};
 
-/// Whether ingot_q8p_gemm runs its AVX-512 VNNI path now.
-int ingot_q8p_uses_vnni(void);
+/// 1 when this CPU (and OS) can run the path, else 0 (also for an unknown value).
+int ingot_q8p_path_available(int path);
+
+/// The fastest path this CPU has: AVX512_VNNI, AVX512BW, AVX2_VNNI, AVX2, PORTABLE in that order.
+int ingot_q8p_best_path(void);
+
+/// Makes ingot_q8p_gemm (and the row quantizer: AVX2 unless PORTABLE) use the path from now on.
+/// Returns 0, or -1 and changes nothing when the path is not available. Set it while no GEMM runs.
+int ingot_q8p_set_path(int path);
+
+/// The path ingot_q8p_gemm runs now (ingot_q8p_best_path() until ingot_q8p_set_path is called).
+int ingot_q8p_path(void);
 
 #endif

@@ -1,5 +1,6 @@
 // BenchPrinters: one BenchReport, three renderings — an aligned terminal table, JSON
-// (every raw sample included, for machines) and Markdown (for notes and PRs).
+// (every raw sample included, for machines) and Markdown (for notes and PRs). Each row names
+// the int8 kernel path it ran on; the CPU flags are a footer line (every record in JSON).
 
 import IngotCore
 
@@ -16,13 +17,20 @@ extension BenchReport {
         }
     }
 
-    static let columns = ["case", "threads", "p50 ms", "p95 ms", "p99 ms", "mean ms", "throughput", "runs"]
+    static let columns = ["case", "threads", "kernel", "p50 ms", "p95 ms", "p99 ms", "mean ms", "throughput", "runs"]
 
     func rows() -> [[String]] {
         measurements.map { m in
-            [m.name, "\(m.threads)", ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), ms(m.mean),
+            [m.name, "\(m.threads)", m.kernelPath, ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), ms(m.mean),
              fixed(m.throughput, 1) + " \(m.itemUnit)/s", "\(m.samples.count)"]
         }
+    }
+
+    /// The CPU flags of the records, one line per distinct set ("none" when a CPU has none of them).
+    var cpuFlagLines: [String] {
+        var seen: [[String]] = []
+        for m in measurements where !seen.contains(m.cpuFlags) { seen.append(m.cpuFlags) }
+        return seen.map { "cpu flags: " + ($0.isEmpty ? "none" : $0.joined(separator: " ")) }
     }
 
     var footer: [String] {
@@ -41,7 +49,7 @@ extension BenchReport {
         ["artifact: \(artifact)",
          "load: \(ms(loadSeconds)) ms, peak RSS: \(fixed(Double(peakRSSBytes) / 1_048_576, 1)) MiB",
          "machine: \(machine.cpuModel), \(machine.usableCPUs)/\(machine.logicalCPUs) CPUs usable, \(fixed(Double(machine.memoryBytes) / 1_073_741_824, 1)) GiB, \(machine.kernel)",
-         "build: ingot \(build.version) \(build.configuration), \(build.compiler)"]
+         "build: ingot \(build.version) \(build.configuration), \(build.compiler)"] + cpuFlagLines
     }
 
     public var table: String {
@@ -78,6 +86,7 @@ extension BenchReport {
             ("measurements", .array(measurements.map { m in
                 .object([("name", .string(m.name)), ("threads", .number(Double(m.threads))),
                          ("items_per_sample", .number(Double(m.itemsPerSample))), ("item_unit", .string(m.itemUnit)),
+                         ("kernel_path", .string(m.kernelPath)), ("cpu_flags", .array(m.cpuFlags.map { .string($0) })),
                          ("p50_ms", .number(m.percentile(50) * 1000)), ("p95_ms", .number(m.percentile(95) * 1000)),
                          ("p99_ms", .number(m.percentile(99) * 1000)), ("mean_ms", .number(m.mean * 1000)),
                          ("throughput", .number(m.throughput)),

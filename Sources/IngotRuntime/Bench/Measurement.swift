@@ -1,6 +1,9 @@
 // Measurement: a typed benchmark record in the llama-bench manner — raw samples kept,
-// with the machine and the build it ran on — and the statistics derived from it.
+// with the machine and the build it ran on, the int8 kernel path and the CPU flags that
+// decide it — and the statistics derived from it.
 // Printing lives in BenchPrinters.swift; timing loops live with their callers.
+
+import IngotKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -68,13 +71,21 @@ public struct Measurement: Sendable, Equatable {
     public var itemUnit: String
     public var threads: Int
     public var samples: [Double]
+    /// The packed int8 GEMM's path while the samples ran (Int8KernelPath raw value, e.g. "avx2").
+    public var kernelPath: String
+    /// The CPU features that decide the kernel paths (Int8KernelPath.cpuFlags), e.g. ["avx2", "fma"].
+    public var cpuFlags: [String]
 
-    public init(name: String, itemsPerSample: Int, itemUnit: String, threads: Int, samples: [Double]) {
+    /// `kernelPath` and `cpuFlags` default to this process's state when the record is made.
+    public init(name: String, itemsPerSample: Int, itemUnit: String, threads: Int, samples: [Double],
+                kernelPath: String = Int8KernelPath.current.rawValue, cpuFlags: [String] = Int8KernelPath.cpuFlags) {
         self.name = name
         self.itemsPerSample = itemsPerSample
         self.itemUnit = itemUnit
         self.threads = threads
         self.samples = samples
+        self.kernelPath = kernelPath
+        self.cpuFlags = cpuFlags
     }
 
     /// Nearest-rank percentile of the samples (p in 0...100); 0 when empty.
