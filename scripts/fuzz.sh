@@ -67,6 +67,10 @@ for t in "${targets[@]}"; do
     dict=()
     [ -f "Fuzzing/Dictionaries/$t.dict" ] && dict=(-dict="Fuzzing/Dictionaries/$t.dict")
     log="$logs/$t.log"
+    if [ -z "$(ls -A "Fixtures/fuzz/$t" 2>/dev/null)" ]; then
+        echo "fuzz.sh: $t: no seeds in Fixtures/fuzz/$t (scripts/fuzz.sh --seeds writes them)" >&2
+        failed+=("$t"); rows+=("$(printf '%-12s %12s %10s %8s %6s' "$t" 0 0 0 seeds)"); continue
+    fi
     # The target's input file lives here (in memory when /dev/shm is writable), gone afterwards
     # even when the target crashed.
     scratch="$(mktemp -d /dev/shm/ingot-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
@@ -83,7 +87,7 @@ for t in "${targets[@]}"; do
     rows+=("$(printf '%-12s %12s %10s %8s %6s' "$t" "$executions" "$rate" "$corpus_size" "$status")")
     if [ "$status" -ne 0 ]; then
         failed+=("$t")
-        saved=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //')
+        saved=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //' || true)
         echo "fuzz.sh: $t FAILED (exit $status); input: ${saved:-none saved}; log: $log" >&2
         # The report's first lines: the sanitizer or fatal error and the top of the stack.
         grep -E -m 12 '==ERROR|SUMMARY|Fatal error|fatalError|Swift runtime failure|deadly signal|^ *#[0-9] |ALARM|out-of-memory|leak' "$log" >&2 || tail -20 "$log" >&2

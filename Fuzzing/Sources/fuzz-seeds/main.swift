@@ -328,7 +328,7 @@ do {
         (llama, "fuse,quantize=int8:group=32:mode=weight-only", "tiny-llama-int8-weight-only"),
     ]
     for (source, passes, name) in artifacts {
-        try seed("artifact", name + ".ingot", try rawArtifact(try build(source, passes: passes, name)))
+        try seed("artifact", name + ".artifact", try rawArtifact(try build(source, passes: passes, name)))
     }
     for name in ["tiny-bert", "tiny-llama-fused"] {
         let reader = try ArtifactReader(path: work + "/" + name + ".ingot")
