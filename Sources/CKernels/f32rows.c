@@ -1,8 +1,9 @@
 // Row-invariant float32 products (see ingot_f32rows.h): float linear layers on weights
-// packed once into panels, and the a·b form for attention's scores and probabilities × values. Tiles
-// only decide which elements share loads; each element's operation sequence is the one the
-// header defines, so the AVX2 tiles, their edge cases and the portable loops agree bit for
-// bit. It does not pack operands or split work over threads (callers do).
+// packed once into panels, and the a·b form for attention's scores and probabilities ×
+// values. Tiles only decide which elements share loads; each element's operation sequence
+// is the one the header defines, so the AVX2 tiles, their edge cases and the portable loops
+// agree bit for bit. Weights are packed only by ingot_f32_pack_panels (once per model, by
+// the caller); it does not split work over threads (callers do).
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
 #include "ingot_f32rows.h"

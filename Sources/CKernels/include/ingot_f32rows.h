@@ -3,7 +3,8 @@
 // how many rows or columns the call covers or where the element sits in a tile. So a
 // sentence gives the same bits alone and inside any padded batch (OpenBLAS sgemm does not:
 // its result for a row depends on the row's place in the micro-kernel's blocking). Each has
-// an AVX2+FMA path and a portable path (fmaf) that produce identical bits.
+// an AVX2+FMA path and a portable path (fmaf) that produce identical bits;
+// ingot_q8_set_portable(1) selects the portable path here too.
 #ifndef INGOT_F32ROWS_H
 #define INGOT_F32ROWS_H
 #include <stdint.h>
