@@ -4,6 +4,7 @@
 // in cache. Plain twins live in ReferenceKernels; shapes are trusted (callers validate).
 
 import CBLAS
+import CKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -50,6 +51,28 @@ extension Kernels {
                         x, Int32(k), w + cols.lowerBound * k, Int32(k), beta, out + cols.lowerBound, Int32(n))
             guard activation != .none else { return }
             // Row blocks keep the epilogue's reads in cache.
+            var r = 0
+            while r < m {
+                epilogue(out, rows: r..<min(m, r + 16), cols: cols, ld: n, bias: nil, activation)
+                r += 16
+            }
+        }
+    }
+
+    /// out[m, n] = act(x[m, k] · w[n, k]ᵀ + bias[n]) on weights packed once into panels, with
+    /// the row-invariant kernel (ingot_f32_gemm_panels): each row's bits depend only on that
+    /// row, not on m or the other rows (sgemm's do), and no weight is re-packed per call (sgemm
+    /// packs its operands on every call, a fixed cost that dominates short inputs). Panels are
+    /// split over the pool; the activation runs on each thread's columns.
+    public static func panelLinear(_ x: UnsafePointer<Float>, _ w: PackedFloatWeights, bias: UnsafePointer<Float>?,
+                                   _ out: UnsafeMutablePointer<Float>, m: Int, activation: EpilogueActivation, pool: ThreadPool) {
+        let n = w.n, k = w.k
+        // Work per panel is m·k·16 multiply-adds; below ~64k of them a second thread costs more than it saves.
+        pool.parallelFor(w.panelCount, minimumPerThread: max(1, 65536 / max(1, m * k * 16))) { panelRange in
+            let cols = panelRange.lowerBound * 16..<min(n, panelRange.upperBound * 16)
+            ingot_f32_gemm_panels(x, Int64(k), Int64(m), w.panels, Int64(k), Int64(n), bias, out, Int64(n),
+                                  Int64(panelRange.lowerBound), Int64(panelRange.upperBound))
+            guard activation != .none else { return }
             var r = 0
             while r < m {
                 epilogue(out, rows: r..<min(m, r + 16), cols: cols, ld: n, bias: nil, activation)
@@ -143,4 +166,23 @@ extension Kernels {
             }
         }
     }
+}
+
+/// Float weights w[n, k] re-laid once as the panels ingot_f32_gemm_panels reads:
+/// [⌈n/16⌉, k, 16], zero columns past n.
+public final class PackedFloatWeights: @unchecked Sendable {
+    public let n: Int
+    public let k: Int
+    public let panels: UnsafeMutablePointer<Float>
+
+    public var panelCount: Int { (n + 15) / 16 }
+
+    public init(_ w: UnsafePointer<Float>, n: Int, k: Int) {
+        self.n = n
+        self.k = k
+        panels = .allocate(capacity: max(1, (n + 15) / 16 * 16 * k))
+        ingot_f32_pack_panels(w, Int64(n), Int64(k), panels)
+    }
+
+    deinit { panels.deallocate() }
 }

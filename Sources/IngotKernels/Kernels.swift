@@ -3,6 +3,7 @@
 // ReferenceKernels.swift that tests compare it with. Shapes are trusted (callers validate).
 
 import CBLAS
+import CKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -203,8 +204,12 @@ public enum Kernels {
     /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
     /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
     /// queries at positions offset..<offset+S against keys 0..<Sk; out [B, S, H·D].
-    /// Per (b, h, block of queries): scores = scale·Q·Kᵀ (BLAS on strided views) over the
-    /// keys the block can see, masked softmax, P·V (BLAS). Memory is O(block · Sk), not O(S · Sk).
+    /// Per (b, h, block of queries): scores = scale·Q·Kᵀ over the keys the block can see,
+    /// masked softmax, P·V. Memory is O(block · Sk), not O(S · Sk).
+    /// Batch invariance: keys after a row's last unmasked key (right padding) are not part of
+    /// its softmax or its P·V at all, and both products are the row-invariant kernels of
+    /// ingot_f32rows.h, so a sequence gets the same bits alone and in any padded batch. Only a
+    /// decoding step (causal, one query) takes BLAS GEMVs, which need no copy of the cache.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                                  batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
@@ -215,24 +220,46 @@ public enum Kernels {
         pool.parallelFor(batch * H * blocks) { work in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * keySeq)
             let bias = UnsafeMutablePointer<Float>.allocate(capacity: keySeq)
-            defer { scores.deallocate(); bias.deallocate() }
-            var lastBatch = -1
+            // Kᵀ [D, keys] of the current (batch, kv head) for the a·b kernel.
+            let keysT = UnsafeMutablePointer<Float>.allocate(capacity: D * keySeq)
+            defer { scores.deallocate(); bias.deallocate(); keysT.deallocate() }
+            var lastBatch = -1, transposed = (batch: -1, kvHead: -1, keys: -1)
+            // Keys up to and including the batch row's last unmasked one.
+            var usedKeys = keySeq
             for item in work {
                 let b = item / (H * blocks), h = (item / blocks) % H, qb = item % blocks, g = h / group
                 if b != lastBatch {
-                    for j in 0..<keySeq { bias[j] = keyMask.map { $0[b * keySeq + j] == 0 } ?? false ? -Float.infinity : 0 }
+                    usedKeys = keySeq
+                    if let keyMask {
+                        while usedKeys > 0 && keyMask[b * keySeq + usedKeys - 1] == 0 { usedKeys -= 1 }
+                        for j in 0..<usedKeys { bias[j] = keyMask[b * keySeq + j] == 0 ? -Float.infinity : 0 }
+                    } else {
+                        for j in 0..<usedKeys { bias[j] = 0 }
+                    }
                     lastBatch = b
                 }
                 let q0 = qb * block, rows = min(block, seq - q0)
                 // Keys a causal block can see: up to the last query's position.
-                let keys = causal ? min(keySeq, queryOffset + q0 + rows) : keySeq
+                let keys = causal ? min(usedKeys, queryOffset + q0 + rows) : usedKeys
                 let qRow = q + (b * seq + q0) * H * D + h * D, kBase = k + b * keySeq * KV * D + g * D
-                if rows == 1 {
-                    // Decoding: one query. GEMV avoids sgemm's per-call packing (the M = 1 trap).
+                let vBase = v + b * keySeq * KV * D + g * D, oRow = out + (b * seq + q0) * H * D + h * D
+                if keys == 0 {
+                    for i in 0..<rows { (oRow + i * H * D).update(repeating: 0, count: D) }
+                    continue
+                }
+                let decoding = causal && rows == 1
+                if decoding {
+                    // One query over the cache: GEMV avoids sgemm's per-call packing (the M = 1 trap).
                     cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(keys), Int32(D), scale, kBase, Int32(KV * D), qRow, 1, 0, scores, 1)
                 } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(D), scale,
-                                qRow, Int32(H * D), kBase, Int32(KV * D), 0, scores, Int32(keys))
+                    if transposed != (b, g, keys) {
+                        for j in 0..<keys {
+                            let kr = kBase + j * KV * D
+                            for d in 0..<D { keysT[d * keys + j] = kr[d] }
+                        }
+                        transposed = (b, g, keys)
+                    }
+                    ingot_f32_gemm_nn(qRow, Int64(H * D), Int64(rows), keysT, Int64(keys), Int64(D), Int64(keys), scale, scores, Int64(keys))
                 }
                 for i in 0..<rows {
                     let row = scores + i * keys
@@ -241,12 +268,10 @@ public enum Kernels {
                     for j in visible..<keys { row[j] = -Float.infinity }
                     softmaxRow(row, keys)
                 }
-                let vBase = v + b * keySeq * KV * D + g * D, oRow = out + (b * seq + q0) * H * D + h * D
-                if rows == 1 {
+                if decoding {
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(keys), Int32(D), 1, vBase, Int32(KV * D), scores, 1, 0, oRow, 1)
                 } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(keys), 1,
-                                scores, Int32(keys), vBase, Int32(KV * D), 0, oRow, Int32(H * D))
+                    ingot_f32_gemm_nn(scores, Int64(keys), Int64(rows), vBase, Int64(KV * D), Int64(keys), Int64(D), 1, oRow, Int64(H * D))
                 }
             }
         }
