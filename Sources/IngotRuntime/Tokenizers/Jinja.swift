@@ -259,7 +259,7 @@ public struct JinjaTemplate: @unchecked Sendable {
 
     /// Rendering stops with an error past this many characters of output or evaluation steps.
     public static let maxOutputScalars = 1 << 24
-    public static let maxSteps = 1_000_000
+    public static let maxSteps = 200_000
     static let maxNesting = 256
 
     public init(_ source: String, name: String = "tokenizer.chat_template") throws {
@@ -437,7 +437,9 @@ struct JinjaParser {
                 }
             }
         }
-        if let open = until.sorted().first { throw error(source.count, "end of template, expected {% \(open) %}") }
+        if let open = until.first(where: { $0.hasPrefix("end") }) ?? until.sorted().first {
+            throw error(source.count, "end of template, expected {% \(open) %}")
+        }
         return (nodes, nil)
     }
 
