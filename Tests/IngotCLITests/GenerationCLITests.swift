@@ -138,6 +138,8 @@ final class GenerationCLITests: XCTestCase {
         let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
         let answer = try XCTUnwrap(greedy["prompts"]?.array?[1]["gen_text"]?.string)
         XCTAssertEqual(full.stdout, String(try XCTUnwrap(answer.components(separatedBy: "<|im_end|>").first)) + "\n")
+        let inspect = try runIngot(["inspect", artifact])
+        XCTAssertTrue(inspect.stdout.contains("chat_template: the model's own"), inspect.stdout)
     }
 
     func testBothRunnersSampleTheSameText() throws {
