@@ -274,3 +274,46 @@ final class ZooTokenizerTests: XCTestCase {
         XCTAssertEqual(try makeTokenizer(spec).encode("abab", addSpecialTokens: false), [2, 2])
     }
 }
+
+/// SentencePiece merging on a hand-made vocabulary (no model file): the highest-scored pair
+/// first, ties to the leftmost, `<0xNN>` byte fallback, user-defined pieces longest first
+/// over the whole text, the `▁` prefix.
+final class SentencePieceUnitTests: XCTestCase {
+    func tokenizer(scores: [String: Float], addSpacePrefix: Bool = false) throws -> SentencePieceTokenizer {
+        var tokens = ["<unk>", "<s>", "</s>", "xx", "xxx", "<0xC3>", "<0xA9>"]
+        var types: [Int32] = [2, 3, 3, 4, 4, 6, 6]
+        for piece in ["\u{2581}", "a", "b", "c", "ab", "bc", "aa", "\u{2581}a"] { tokens.append(piece); types.append(1) }
+        let spec = TokenizerSpec(kind: .sentencePiece, tokens: tokens, merges: [], tokenTypes: types, preTokenizer: "default",
+                                 lowercase: false, stripAccents: false, splitCJK: false, continuingSubwordPrefix: "",
+                                 maxInputCharsPerWord: 0, maxLength: 1024, specialTokens: ["unk": 0, "bos": 1, "eos": 2],
+                                 addBOS: true, addEOS: false, chatTemplate: nil,
+                                 scores: tokens.map { scores[$0] ?? 0 }, addSpacePrefix: addSpacePrefix)
+        return try SentencePieceTokenizer(spec)
+    }
+
+    func pieces(_ t: SentencePieceTokenizer, _ text: String, special: Bool = false) -> [String] {
+        t.encode(text, addSpecialTokens: special).map { t.spec.tokens[Int($0)] }
+    }
+
+    func testHigherScoreMergesFirstAndTiesGoLeft() throws {
+        XCTAssertEqual(pieces(try tokenizer(scores: ["ab": 1, "bc": 2]), "abc"), ["a", "bc"])
+        XCTAssertEqual(pieces(try tokenizer(scores: ["ab": 2, "bc": 1]), "abc"), ["ab", "c"])
+        XCTAssertEqual(pieces(try tokenizer(scores: ["aa": 1]), "aaa"), ["aa", "a"])
+        XCTAssertEqual(pieces(try tokenizer(scores: ["aa": 1]), "aaaa"), ["aa", "aa"])
+    }
+
+    func testByteFallbackUserDefinedPiecesAndSpacePrefix() throws {
+        let t = try tokenizer(scores: [:])
+        XCTAssertEqual(pieces(t, "é"), ["<0xC3>", "<0xA9>"])
+        XCTAssertEqual(t.decode(t.encode("aé", addSpecialTokens: false)), "aé")
+        // Longest user-defined piece first, over the whole text, then the shorter on what is left.
+        XCTAssertEqual(pieces(t, "xxxxx"), ["xxx", "xx"])
+        XCTAssertEqual(pieces(t, "axxb"), ["a", "xx", "b"])
+        // Unknown characters without byte pieces become <unk>; BOS when asked.
+        XCTAssertEqual(pieces(t, "z", special: true), ["<s>", "<unk>"])
+        XCTAssertEqual(pieces(t, "a b"), ["a", "\u{2581}", "b"])
+        let prefixed = try tokenizer(scores: ["\u{2581}a": 3], addSpacePrefix: true)
+        XCTAssertEqual(pieces(prefixed, "a"), ["\u{2581}a"])
+        XCTAssertEqual(prefixed.decode(prefixed.encode("a b", addSpecialTokens: false)), "a b", "the prefix space is not decoded")
+    }
+}
