@@ -1,8 +1,10 @@
-// `ingot tokenize`: token ids from the tokenizer carried in an artifact, as JSONL. Reads
-// the artifact's tokenizer section only; it neither loads nor checks the graph or weights.
+// `ingot tokenize`: token ids from the tokenizer carried in an artifact, or described by a
+// GGUF file's tokenizer metadata, as JSONL. Reads the artifact's tokenizer section (or the
+// GGUF metadata) only; it neither loads nor checks the graph or weights.
 
 import ArgumentParser
 import IngotCore
+import IngotImport
 import IngotRuntime
 
 struct TokenizeCommand: ParsableCommand {
@@ -10,7 +12,7 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Print the token ids of text with an artifact's tokenizer (JSONL {\"id\", \"input_ids\"}).")
 
-    @Argument(help: "The .ingot artifact.")
+    @Argument(help: "The .ingot artifact, or a .gguf file (its tokenizer metadata).")
     var artifact: String
 
     @Option(name: .long, help: "Text to tokenize (repeatable).")
@@ -33,8 +35,11 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // The tokenizer section only: no graph, no weights (a few MB instead of the model).
-            guard let spec = try Model.tokenizerSpec(artifact: artifact, trust: try trust.trust()) else {
-                throw IngotError(.unsupported, file: artifact, "the artifact has no tokenizer")
+            let found = artifact.hasSuffix(".gguf")
+                ? try GGUFTokenizer.spec(path: artifact)
+                : try Model.tokenizerSpec(artifact: artifact, trust: try trust.trust())
+            guard let spec = found else {
+                throw IngotError(.unsupported, file: artifact, "the \(artifact.hasSuffix(".gguf") ? "file" : "artifact") has no tokenizer")
             }
             let tokenizer = try makeTokenizer(spec)
             let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }

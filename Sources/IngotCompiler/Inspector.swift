@@ -107,6 +107,15 @@ public enum Inspector {
         }
         if let tokens = file["tokenizer.ggml.tokens"]?.stringArray { result.facts.append(("tokenizer.tokens", "\(tokens.count)")) }
         if let merges = file["tokenizer.ggml.merges"]?.stringArray { result.facts.append(("tokenizer.merges", "\(merges.count)")) }
+        if file["tokenizer.ggml.model"] != nil {
+            if let template = file["tokenizer.chat_template"]?.string {
+                result.facts.append(("tokenizer.chat_template", "the model's own (\(template.utf8.count) bytes)"))
+            } else if let family = GGUFTokenizer.builtInFamily(architecture: file["general.architecture"]?.string ?? "") {
+                result.facts.append(("tokenizer.chat_template", "none in the file; built-in \(family.name) template"))
+            } else {
+                result.facts.append(("tokenizer.chat_template", "none"))
+            }
+        }
         result.facts.append(("metadata_keys", "\(file.metadata.count)"))
         result.tensors = file.tensors.map { TensorRow(name: $0.name, type: $0.type.name, shape: $0.shape, bytes: $0.byteCount) }
         return result
@@ -198,6 +207,9 @@ public enum Inspector {
         if let tok = try reader.payload(.tokenizer) {
             let spec = try tok.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }
             result.facts.append(("tokenizer", "\(spec.kind), \(spec.tokens.count) tokens"))
+            if spec.chatTemplate != nil {
+                result.facts.append(("chat_template", spec.chatTemplateBuiltIn.map { "built-in \($0) template" } ?? "the model's own"))
+            }
         }
         if verify { result.facts.append(("verified", "digest, sections and tensors")) }
         result.tensors = reader.tensors.map {

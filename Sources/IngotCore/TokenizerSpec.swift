@@ -1,16 +1,20 @@
 // TokenizerSpec: the tokenizer description carried in an artifact's TOKN section
-// (Formats/tokenizer-v1.md): vocabulary, merges, settings, special tokens, chat template.
+// (Formats/tokenizer-v1.md): vocabulary, merges or scores, settings, special tokens, chat
+// template and where that template came from. Writes version 2; reads versions 1 and 2.
 // Encoding and decoding of text live in IngotRuntime/Tokenizers; this is data and its codec.
 
 public struct TokenizerSpec: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CustomStringConvertible {
         case wordPiece = 1
         case byteLevelBPE = 2
+        /// SentencePiece-style BPE over scored pieces with `▁` for spaces and `<0xNN>` byte fallback (GGUF `llama`).
+        case sentencePiece = 3
 
         public var description: String {
             switch self {
             case .wordPiece: return "wordpiece"
             case .byteLevelBPE: return "byte-level-bpe"
+            case .sentencePiece: return "sentencepiece"
             }
         }
     }
@@ -36,11 +40,19 @@ public struct TokenizerSpec: Equatable, Sendable {
     public var addBOS: Bool
     public var addEOS: Bool
     public var chatTemplate: String?
+    /// Piece scores per id (SentencePiece: higher merges first); empty for the other kinds.
+    public var scores: [Float]
+    /// SentencePiece: a `▁` is put before the text (and after each special token).
+    public var addSpacePrefix: Bool
+    /// The model family whose built-in template `chatTemplate` is ("gemma"), when the model
+    /// file carried none; nil when the template is the model's own (or there is none).
+    public var chatTemplateBuiltIn: String?
 
     public init(kind: Kind, tokens: [String], merges: [String], tokenTypes: [Int32], preTokenizer: String,
                 lowercase: Bool, stripAccents: Bool, splitCJK: Bool, continuingSubwordPrefix: String,
                 maxInputCharsPerWord: Int, maxLength: Int, specialTokens: [String: Int32],
-                addBOS: Bool, addEOS: Bool, chatTemplate: String?) {
+                addBOS: Bool, addEOS: Bool, chatTemplate: String?,
+                scores: [Float] = [], addSpacePrefix: Bool = false, chatTemplateBuiltIn: String? = nil) {
         self.kind = kind
         self.tokens = tokens
         self.merges = merges
@@ -56,9 +68,13 @@ public struct TokenizerSpec: Equatable, Sendable {
         self.addBOS = addBOS
         self.addEOS = addEOS
         self.chatTemplate = chatTemplate
+        self.scores = scores
+        self.addSpacePrefix = addSpacePrefix
+        self.chatTemplateBuiltIn = chatTemplateBuiltIn
     }
 
-    public static let formatVersion: UInt16 = 1
+    /// Version written; version 1 (no scores, no template origin, kinds 1 and 2 only) is still read.
+    public static let formatVersion: UInt16 = 2
     // The decoder's limits (Formats/tokenizer-v1.md); `checkEncodable` holds a spec to the same.
     public static let maxTokens = 1 << 22
     public static let maxTokenBytes = 1 << 16
@@ -103,13 +119,19 @@ public struct TokenizerSpec: Equatable, Sendable {
         if let chatTemplate {
             try atMost("tokenizer.chat_template", chatTemplate.utf8.count, TokenizerSpec.maxChatTemplateBytes, " bytes")
         }
+        if let chatTemplateBuiltIn {
+            try atMost("tokenizer.chat_template_builtin", chatTemplateBuiltIn.utf8.count, TokenizerSpec.maxSettingBytes, " bytes")
+        }
+        guard scores.isEmpty || scores.count == tokens.count else {
+            throw IngotError.badField(file: file, "tokenizer.score_count", seen: String(scores.count), expected: "0 or \(tokens.count)")
+        }
     }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.u16(TokenizerSpec.formatVersion)
         w.u8(kind.rawValue)
-        w.u8((lowercase ? 1 : 0) | (stripAccents ? 2 : 0) | (splitCJK ? 4 : 0) | (addBOS ? 8 : 0) | (addEOS ? 16 : 0))
+        w.u8((lowercase ? 1 : 0) | (stripAccents ? 2 : 0) | (splitCJK ? 4 : 0) | (addBOS ? 8 : 0) | (addEOS ? 16 : 0) | (addSpacePrefix ? 32 : 0))
         w.string(preTokenizer)
         w.string(continuingSubwordPrefix)
         w.u32(UInt32(maxInputCharsPerWord))
@@ -124,21 +146,28 @@ public struct TokenizerSpec: Equatable, Sendable {
         w.u32(UInt32(special.count))
         for (k, v) in special { w.string(k); w.i32(v) }
         if let chatTemplate { w.u8(1); w.string(chatTemplate) } else { w.u8(0) }
+        if let chatTemplateBuiltIn { w.u8(1); w.string(chatTemplateBuiltIn) } else { w.u8(0) }
+        w.u32(UInt32(scores.count))
+        for s in scores { w.f32(s) }
         return w.bytes
     }
 
     public init(decoding bytes: UnsafeRawBufferPointer, file: String?) throws {
         var r = ByteReader(bytes, file: file)
         let version = try r.u16("tokenizer.version")
-        guard version == TokenizerSpec.formatVersion else {
-            throw IngotError.badField(file: file, "tokenizer.version", seen: String(version), expected: String(TokenizerSpec.formatVersion))
+        guard version == 1 || version == TokenizerSpec.formatVersion else {
+            throw IngotError.badField(file: file, "tokenizer.version", seen: String(version), expected: "1 or \(TokenizerSpec.formatVersion)")
         }
         let kindRaw = try r.u8("tokenizer.kind")
-        guard let kind = Kind(rawValue: kindRaw) else {
-            throw IngotError.badField(file: file, "tokenizer.kind", seen: String(kindRaw), expected: "1 (wordpiece) or 2 (byte-level BPE)")
+        guard let kind = Kind(rawValue: kindRaw), version >= 2 || kind != .sentencePiece else {
+            throw IngotError.badField(file: file, "tokenizer.kind", seen: String(kindRaw),
+                                      expected: version == 1 ? "1 (wordpiece) or 2 (byte-level BPE)" : "1 (wordpiece), 2 (byte-level BPE) or 3 (sentencepiece)")
         }
         let flags = try r.u8("tokenizer.flags")
-        guard flags < 32 else { throw IngotError.badField(file: file, "tokenizer.flags", seen: String(flags), expected: "bits 0...4 only") }
+        let flagLimit: UInt8 = version == 1 ? 32 : 64
+        guard flags < flagLimit else {
+            throw IngotError.badField(file: file, "tokenizer.flags", seen: String(flags), expected: version == 1 ? "bits 0...4 only" : "bits 0...5 only")
+        }
         let pre = try r.string("tokenizer.pre_tokenizer", max: TokenizerSpec.maxSettingBytes)
         let prefix = try r.string("tokenizer.continuing_subword_prefix", max: TokenizerSpec.maxSettingBytes)
         let maxChars = try r.count32("tokenizer.max_input_chars_per_word", max: TokenizerSpec.maxInputCharsLimit)
@@ -174,12 +203,29 @@ public struct TokenizerSpec: Equatable, Sendable {
         let hasTemplate = try r.u8("tokenizer.has_chat_template")
         guard hasTemplate <= 1 else { throw IngotError.badField(file: file, "tokenizer.has_chat_template", seen: String(hasTemplate), expected: "0 or 1") }
         let template = hasTemplate == 1 ? try r.string("tokenizer.chat_template", max: TokenizerSpec.maxChatTemplateBytes) : nil
+        var builtIn: String?
+        var scores: [Float] = []
+        if version >= 2 {
+            let hasBuiltIn = try r.u8("tokenizer.has_chat_template_builtin")
+            guard hasBuiltIn <= 1 else {
+                throw IngotError.badField(file: file, "tokenizer.has_chat_template_builtin", seen: String(hasBuiltIn), expected: "0 or 1")
+            }
+            builtIn = hasBuiltIn == 1 ? try r.string("tokenizer.chat_template_builtin", max: TokenizerSpec.maxSettingBytes) : nil
+            let scoreCount = try r.count32("tokenizer.score_count", max: tokenCount)
+            guard scoreCount == 0 || scoreCount == tokenCount else {
+                throw IngotError.badField(file: file, "tokenizer.score_count", seen: String(scoreCount), expected: "0 or \(tokenCount)")
+            }
+            try r.require(scoreCount * 4, for: "tokenizer.scores")
+            scores.reserveCapacity(scoreCount)
+            for i in 0..<scoreCount { scores.append(try r.f32("tokenizer.scores[\(i)]")) }
+        }
         guard r.remaining == 0 else {
             throw IngotError(.format, file: file, location: "tokenizer", "\(r.remaining) unexpected bytes at the end")
         }
         self.init(kind: kind, tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: pre,
                   lowercase: flags & 1 != 0, stripAccents: flags & 2 != 0, splitCJK: flags & 4 != 0,
                   continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars, maxLength: maxLength,
-                  specialTokens: special, addBOS: flags & 8 != 0, addEOS: flags & 16 != 0, chatTemplate: template)
+                  specialTokens: special, addBOS: flags & 8 != 0, addEOS: flags & 16 != 0, chatTemplate: template,
+                  scores: scores, addSpacePrefix: flags & 32 != 0, chatTemplateBuiltIn: builtIn)
     }
 }

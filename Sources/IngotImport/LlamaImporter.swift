@@ -98,7 +98,7 @@ public enum LlamaImporter {
         let tensors = GGUFTensors(file)
         // llama.cpp's converter permutes q/k rows so that adjacent pairs rotate together.
         let model = try buildGraph(hp, tensors: tensors, names: .gguf, ropeStyle: .interleaved, path: file.path)
-        let tokenizer = try bpeTokenizer(file, contextLength: hp.contextLength)
+        let tokenizer = try GGUFTokenizer.spec(file, contextLength: hp.contextLength)
         if let tokenizer {
             try checkVocabularyFits(tokenizer.tokens.count, field: "tokenizer.ggml.tokens", file: file.path,
                                     table: LlamaTensorNames.gguf.tokenEmbedding, rows: hp.vocab, hidden: hp.hidden)
@@ -106,44 +106,6 @@ public enum LlamaImporter {
         return ImportedModel(architecture: "llama", graph: model.graph, tokenizer: tokenizer,
                              hyperParameters: describe(hp) + [("tied_embeddings", "\(model.tied)"), ("rope_style", "interleaved")],
                              sourceFiles: [file.path])
-    }
-
-    /// Byte-level BPE from tokenizer.ggml.* metadata; nil when the file carries no tokenizer.
-    static func bpeTokenizer(_ file: GGUFFile, contextLength: Int) throws -> TokenizerSpec? {
-        guard let model = file["tokenizer.ggml.model"]?.string else { return nil }
-        guard model == "gpt2" else {
-            throw IngotError(.unsupported, file: file.path, location: "tokenizer.ggml.model",
-                             "value \"\(model)\", expected \"gpt2\" (byte-level BPE)")
-        }
-        guard let tokens = file["tokenizer.ggml.tokens"]?.stringArray else {
-            throw IngotError(.format, file: file.path, location: "tokenizer.ggml.tokens", "missing, expected an array of strings")
-        }
-        guard let merges = file["tokenizer.ggml.merges"]?.stringArray else {
-            throw IngotError(.format, file: file.path, location: "tokenizer.ggml.merges", "missing, expected an array of strings")
-        }
-        let types = file["tokenizer.ggml.token_type"]?.intArray ?? []
-        guard types.isEmpty || types.count == tokens.count else {
-            throw IngotError(.format, file: file.path, location: "tokenizer.ggml.token_type",
-                             "\(types.count) entries, expected one per token (\(tokens.count))")
-        }
-        var special: [String: Int32] = [:]
-        for (key, name) in [("tokenizer.ggml.bos_token_id", "bos"), ("tokenizer.ggml.eos_token_id", "eos"),
-                            ("tokenizer.ggml.unknown_token_id", "unk"), ("tokenizer.ggml.padding_token_id", "pad")] {
-            guard let id = file[key]?.int else { continue }
-            guard id >= 0, id < tokens.count else {
-                throw IngotError.badField(file: file.path, key, seen: String(id), expected: "a token id in 0..<\(tokens.count)")
-            }
-            special[name] = Int32(id)
-        }
-        return TokenizerSpec(
-            kind: .byteLevelBPE, tokens: tokens, merges: merges, tokenTypes: types.map { Int32(truncatingIfNeeded: $0) },
-            preTokenizer: file["tokenizer.ggml.pre"]?.string ?? "gpt2",
-            lowercase: false, stripAccents: false, splitCJK: false,
-            continuingSubwordPrefix: "", maxInputCharsPerWord: 0, maxLength: contextLength,
-            specialTokens: special,
-            addBOS: file["tokenizer.ggml.add_bos_token"]?.bool ?? false,
-            addEOS: file["tokenizer.ggml.add_eos_token"]?.bool ?? false,
-            chatTemplate: file["tokenizer.chat_template"]?.string)
     }
 
     // MARK: Hugging Face

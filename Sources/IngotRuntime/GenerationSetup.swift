@@ -12,7 +12,7 @@ public struct GenerationSettings: Sendable, Equatable {
     /// Sampling and length, as the runtime API takes them (stop tokens are set by `prepare`);
     /// options.maxTokens + the prompt must fit the context length.
     public var options = GenerationOptions()
-    /// Wrap the prompt in the model's chat template (ChatML) and stop at <|im_end|>.
+    /// Wrap the prompt in the model's chat template and stop at its end-of-turn token.
     public var chat = false
     /// Keep generating after the end-of-sequence token.
     public var ignoreEOS = false
@@ -74,22 +74,25 @@ public struct GenerationSettings: Sendable, Equatable {
         }
     }
 
-    /// The checked prompt of `model` with these settings: its tokens (in the chat template
-    /// with `chat`), stop tokens (end of sequence unless `ignoreEOS`; <|im_end|> too with `chat`).
+    /// The checked prompt of `model` with these settings: its tokens (with `chat`: the chat
+    /// template rendered and tokenized with control tokens parsed and no BOS/EOS added, as
+    /// transformers' apply_chat_template does), stop tokens (end of sequence unless
+    /// `ignoreEOS`; with `chat` also the template's end-of-turn token, found in the vocabulary).
     public func prepare(model: Model, prompt: String) throws -> PreparedGeneration {
         try check()
         let languageModel = try LanguageModel(model: model)
         guard let spec = model.tokenizerSpec else { throw IngotError(.unsupported, file: model.path, "the artifact has no tokenizer") }
-        let tokenizer = try ByteLevelBPETokenizer(spec)
-        let text = chat ? try ChatTemplate(source: spec.chatTemplate).render([(role: "user", content: prompt)]) : prompt
-        let ids = text.isEmpty ? [] : tokenizer.encode(text, addSpecialTokens: true, parseSpecial: chat)
+        let tokenizer = try makeTokenizer(spec)
+        let template = chat ? try ChatTemplate(spec: spec) : nil
+        let text = try template?.render([(role: "user", content: prompt)]) ?? prompt
+        let ids = text.isEmpty ? [] : tokenizer.encode(text, addSpecialTokens: !chat, parseSpecial: chat)
         guard !ids.isEmpty else { throw IngotError(.invalidArgument, location: "--prompt", "empty") }
         try checkContext(promptTokens: ids.count, contextLength: min(spec.maxLength, languageModel.session.maxContext))
         var options = self.options
         options.stopTokens = []
         if !ignoreEOS {
             if let eos = spec.specialTokens["eos"] { options.stopTokens.insert(eos) }
-            if chat, let end = spec.tokens.firstIndex(of: "<|im_end|>") { options.stopTokens.insert(Int32(end)) }
+            if let template, let end = template.endOfTurnToken(tokenizer) { options.stopTokens.insert(end) }
         }
         return PreparedGeneration(languageModel: languageModel, tokenizer: tokenizer, promptIDs: ids, options: options)
     }
@@ -107,7 +110,7 @@ public struct GenerationSettings: Sendable, Equatable {
 /// A checked prompt ready to generate from.
 public struct PreparedGeneration {
     public let languageModel: LanguageModel
-    public let tokenizer: ByteLevelBPETokenizer
+    public let tokenizer: any Tokenizer
     /// The prompt's token ids: [n], 0 < n < context length.
     public let promptIDs: [Int32]
     public let options: GenerationOptions

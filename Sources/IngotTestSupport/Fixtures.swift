@@ -33,6 +33,10 @@ public enum TestPaths {
     public static var miniLMDir: URL { models.appendingPathComponent("all-MiniLM-L6-v2") }
     /// SmolLM2-135M-Instruct Q4_1 GGUF file.
     public static var smolLM2GGUF: URL { models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf") }
+    /// Gemma 3 270M Q4_K_M GGUF (scripts/setup.sh --zoo gemma3-270m).
+    public static var gemma3GGUF: URL { models.appendingPathComponent("gemma-3-270m-q4_k_m.gguf") }
+    /// Qwen2.5-Coder 0.5B Instruct Q4_K_M GGUF (scripts/setup.sh --zoo qwen2.5-0.5b).
+    public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

@@ -125,6 +125,23 @@ final class GenerationCLITests: XCTestCase {
         }
     }
 
+    /// `--chat` renders SmolLM2's own Jinja template and stops at its end-of-turn token
+    /// (<|im_end|>): PyTorch's greedy answer up to that token.
+    func testBothRunnersAnswerTheReferenceChatPromptAndStopAtEndOfTurn() throws {
+        let artifact = try Self.artifact.get()
+        let options = ["--prompt", "What is the capital of France?", "--max-tokens", "32", "--chat"]
+        let lean = try runLeanRunner([artifact] + options)
+        let full = try runIngot(["run", artifact] + options)
+        XCTAssertEqual(lean.status, 0, lean.stderr)
+        XCTAssertEqual(full.status, 0, full.stderr)
+        XCTAssertEqual(lean.stdout, full.stdout)
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("smollm2/greedy.json"))))
+        let answer = try XCTUnwrap(greedy["prompts"]?.array?[1]["gen_text"]?.string)
+        XCTAssertEqual(full.stdout, String(try XCTUnwrap(answer.components(separatedBy: "<|im_end|>").first)) + "\n")
+        let inspect = try runIngot(["inspect", artifact])
+        XCTAssertTrue(inspect.stdout.contains("chat_template: the model's own"), inspect.stdout)
+    }
+
     func testBothRunnersSampleTheSameText() throws {
         let artifact = try Self.artifact.get()
         let options = ["--prompt", "The capital of France is", "--max-tokens", "8", "--temperature", "0.8", "--top-k", "40",

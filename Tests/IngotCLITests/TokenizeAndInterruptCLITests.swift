@@ -53,6 +53,23 @@ final class TokenizeReadsNoWeightsTests: XCTestCase {
     }
 }
 
+/// `ingot tokenize` on a GGUF file uses its tokenizer metadata alone (Gemma 3 cannot be built
+/// into an artifact yet): the reference ids of the greedy prompt, BOS added by default.
+final class TokenizeGGUFCLITests: XCTestCase {
+    func testTokenizeGemma3GGUFGivesTheReferencePromptIds() throws {
+        let gguf = try requireModel(TestPaths.gemma3GGUF).path
+        let greedy = try JSONValue.parse(try Array(Data(contentsOf: try referenceFile("zoo/gemma3-270m/dev/greedy.json"))))
+        let prompt = try XCTUnwrap(greedy["prompts"]?.array?.first)
+        let text = String(try XCTUnwrap(prompt["prompt_text"]?.string).dropFirst("<bos>".count))
+        let result = try runIngot(["tokenize", gguf, "--text", text])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let ids = try XCTUnwrap(try JSONValue.parse(result.stdout)["input_ids"]?.array).map { $0.int! }
+        XCTAssertEqual(ids, try XCTUnwrap(prompt["prompt_ids"]?.array).map { $0.int! })
+        let inspect = try runIngot(["inspect", gguf])
+        XCTAssertTrue(inspect.stdout.contains("built-in gemma template"), inspect.stdout)
+    }
+}
+
 final class InterruptedBuildCLITests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws { dir = try TempDirectory.make("cli-interrupt") }

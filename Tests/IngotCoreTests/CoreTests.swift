@@ -159,4 +159,54 @@ final class TokenizerSpecLimitTests: XCTestCase {
         XCTAssertEqual(refusal { for i in 0..<65 { $0.specialTokens["s\(i)"] = 0 } },
                        "m.gguf: tokenizer.special_count: value 66, expected at most 64")
     }
+
+    /// Version 2 adds SentencePiece (kind 3), scores, add_space_prefix (flag bit 5) and the
+    /// built-in template's family; version 1 sections still read.
+    func testVersion2RoundTripAndVersion1StillReads() throws {
+        var v2 = spec()
+        v2.kind = .sentencePiece
+        v2.scores = [0, -1.5, 2, -1000]
+        v2.addSpacePrefix = true
+        v2.chatTemplate = "{{ bos_token }}"
+        v2.chatTemplateBuiltIn = "gemma"
+        let bytes = v2.encoded()
+        XCTAssertEqual(Array(bytes[0..<2]), [2, 0])
+        XCTAssertEqual(try bytes.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: "t.ingot") }, v2)
+        // A version-1 section: the same fields less the version-2 tail.
+        var v1 = spec()
+        v1.chatTemplate = "t"
+        var old = v1.encoded()
+        old[0] = 1
+        old.removeLast(5)
+        XCTAssertEqual(try old.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: "t.ingot") }, v1)
+        // Version 1 knows neither kind 3 nor flag bit 5.
+        var sp = v2.encoded()
+        sp[0] = 1
+        XCTAssertEqual(decodeError(sp), "t.ingot: tokenizer.kind: value 3, expected 1 (wordpiece) or 2 (byte-level BPE)")
+        var flag = v1.encoded()
+        flag[0] = 1
+        flag[3] = 32
+        XCTAssertEqual(decodeError(flag), "t.ingot: tokenizer.flags: value 32, expected bits 0...4 only")
+        XCTAssertEqual(decodeError([3, 0]), "t.ingot: tokenizer.version: value 3, expected 1 or 2")
+    }
+
+    func testVersion2HostileScoreCounts() {
+        var s = spec()
+        s.scores = [1, 2, 3, 4]
+        var bytes = s.encoded()
+        // score_count sits 4 × 4 bytes + 4 before the end: claim 5 (one more than the tokens).
+        let at = bytes.count - 20
+        bytes[at] = 5
+        XCTAssertEqual(decodeError(bytes), "t.ingot: tokenizer.score_count: value 5, expected at most 4")
+        bytes[at] = 3
+        XCTAssertEqual(decodeError(bytes), "t.ingot: tokenizer.score_count: value 3, expected 0 or 4")
+        var truncated = s.encoded()
+        truncated.removeLast(2)
+        XCTAssertTrue(decodeError(truncated).hasPrefix("t.ingot: tokenizer.scores: truncated"), decodeError(truncated))
+        var short = spec()
+        short.scores = [1]
+        XCTAssertThrowsError(try short.checkEncodable(file: "m.gguf")) { error in
+            XCTAssertEqual("\(error)", "m.gguf: tokenizer.score_count: value 1, expected 0 or 4")
+        }
+    }
 }

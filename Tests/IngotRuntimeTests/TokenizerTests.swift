@@ -76,8 +76,9 @@ final class ByteLevelBPETests: XCTestCase {
         let prompts = try XCTUnwrap(greedy["prompts"]?.array)
         let plain = prompts[0], chat = prompts[1]
         XCTAssertEqual(tok.encode(plain["prompt_text"]!.string!, addSpecialTokens: true), plain["prompt_ids"]!.array!.map { Int32($0.int!) })
-        let template = try ChatTemplate(source: tok.spec.chatTemplate)
-        let rendered = template.render([(role: "user", content: "What is the capital of France?")])
+        let template = try ChatTemplate(spec: tok.spec)
+        XCTAssertNil(template.builtIn, "SmolLM2's GGUF carries its template")
+        let rendered = try template.render([(role: "user", content: "What is the capital of France?")])
         XCTAssertEqual(rendered, greedy["chat_template_rendered"]?.string)
         XCTAssertEqual(tok.encode(rendered, addSpecialTokens: true, parseSpecial: true), chat["prompt_ids"]!.array!.map { Int32($0.int!) })
     }

@@ -23,7 +23,7 @@ func loadTokenizers() throws -> (wordPiece: any Tokenizer, bpe: ByteLevelBPEToke
         throw IngotError(.io, file: miniLM + "/vocab.txt", "missing")
     }
     let gguf = try GGUFFile(path: models + "/SmolLM2-135M-Instruct.Q4_1.gguf")
-    guard let bpeSpec = try LlamaImporter.bpeTokenizer(gguf, contextLength: 8192) else {
+    guard let bpeSpec = try GGUFTokenizer.spec(gguf, contextLength: 8192) else {
         throw IngotError(.format, file: gguf.path, "no tokenizer")
     }
     return (try makeTokenizer(wordPieceSpec), try ByteLevelBPETokenizer(bpeSpec))

@@ -17,7 +17,7 @@ Fuzz.run { bytes in
     for t in file.tensors where t.type.traits.dequantizable && t.elementCount <= 1 << 20 {
         _ = Fuzz.reading("dequantize", file: path) { try file.dequantize(t) }
     }
-    if let spec = Fuzz.reading("gguf tokenizer", file: path, { try LlamaImporter.bpeTokenizer(file, contextLength: 2048) }) ?? nil,
+    if let spec = Fuzz.reading("gguf tokenizer", file: path, { try GGUFTokenizer.spec(file, contextLength: 2048) }) ?? nil,
        let tokenizer = Fuzz.reading("tokenizer", file: nil, { try makeTokenizer(spec) }) {
         Fuzz.exercise(tokenizer, text: Fuzz.sampleText)
     }

@@ -1,7 +1,10 @@
 // ByteLevelBPETokenizer: GPT-2 style byte-level BPE over the vocabulary and ranked merges of
-// a GGUF file. Pre-tokenization: special tokens (when asked), then for `smollm` every digit
-// on its own, then the GPT-2 pattern
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// a GGUF file. Pre-tokenization: user-defined tokens (and control tokens when asked) by
+// SpecialTokenSplit, then by `tokenizer.ggml.pre`:
+//   gpt2/default  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//   smollm        every digit on its own, then the gpt2 pattern
+//   qwen2         (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//   llama-bpe     the qwen2 pattern with \p{N}{1,3}
 // matched by hand (no regex engine). Bytes map to printable scalars as in GPT-2; the merge
 // loop is BPEMerge.
 
@@ -13,9 +16,9 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     let mergeRanks: [String: Int]
     let byteToScalar: [Unicode.Scalar]
     let scalarToByte: [UInt32: UInt8]
-    let splitDigits: Bool
-    /// Control and user-defined tokens matched literally when `parseSpecial` is on, longest first.
-    let specialTokens: [(String, Int32)]
+    enum PreTokenizer { case gpt2, smollm, qwen2, llama3 }
+    let preTokenizer: PreTokenizer
+    let split: SpecialTokenSplit
     private var cache: [String: [Int32]] = [:]
     private let cacheLock = SpinLock()
 
@@ -39,16 +42,15 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
         byteToScalar = map
         scalarToByte = back
         switch spec.preTokenizer {
-        case "smollm": splitDigits = true
-        case "gpt2", "default": splitDigits = false
+        case "smollm": preTokenizer = .smollm
+        case "gpt2", "default": preTokenizer = .gpt2
+        case "qwen2": preTokenizer = .qwen2
+        case "llama-bpe": preTokenizer = .llama3
         default:
-            throw IngotError(.unsupported, location: "tokenizer.ggml.pre", "value \"\(spec.preTokenizer)\", expected \"smollm\" or \"gpt2\"")
+            throw IngotError(.unsupported, location: "tokenizer.ggml.pre",
+                             "value \"\(spec.preTokenizer)\", expected one of: smollm, gpt2, default, qwen2, llama-bpe")
         }
-        var specials: [(String, Int32)] = []
-        for (i, t) in spec.tokenTypes.enumerated() where t == 3 || t == 4 {
-            if !spec.tokens[i].isEmpty { specials.append((spec.tokens[i], Int32(i))) }
-        }
-        specialTokens = specials.sorted { $0.0.utf8.count > $1.0.utf8.count }
+        split = SpecialTokenSplit(spec)
     }
 
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
@@ -59,9 +61,11 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int32] {
         var ids: [Int32] = []
         if addSpecialTokens && spec.addBOS, let bos = spec.specialTokens["bos"] { ids.append(bos) }
-        for segment in parseSpecial ? splitSpecial(text) : [(text, nil)] {
-            if let id = segment.1 { ids.append(id); continue }
-            for piece in preTokenize(segment.0) { ids += bpe(piece) }
+        for fragment in split.split(text, parseSpecial: parseSpecial) {
+            switch fragment {
+            case .token(let id): ids.append(id)
+            case .text(let plain): for piece in preTokenize(plain) { ids += bpe(piece) }
+            }
         }
         if addSpecialTokens && spec.addEOS, let eos = spec.specialTokens["eos"] { ids.append(eos) }
         // No truncation: a corpus may be longer than the context; the language model checks length.
@@ -80,27 +84,6 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     }
 
     // MARK: Pre-tokenization
-
-    func splitSpecial(_ text: String) -> [(String, Int32?)] {
-        guard !specialTokens.isEmpty else { return [(text, nil)] }
-        var out: [(String, Int32?)] = []
-        var plain = ""
-        var i = text.startIndex
-        outer: while i < text.endIndex {
-            if text[i] == "<" {
-                for (token, id) in specialTokens where text[i...].hasPrefix(token) {
-                    if !plain.isEmpty { out.append((plain, nil)); plain = "" }
-                    out.append((token, id))
-                    i = text.index(i, offsetBy: token.count)
-                    continue outer
-                }
-            }
-            plain.append(text[i])
-            i = text.index(after: i)
-        }
-        if !plain.isEmpty { out.append((plain, nil)) }
-        return out
-    }
 
     static func isLetter(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
@@ -122,7 +105,12 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
     func preTokenize(_ text: String) -> [[Unicode.Scalar]] {
         let scalars = Array(text.unicodeScalars)
         var out: [[Unicode.Scalar]] = []
-        guard splitDigits else { ByteLevelBPETokenizer.gpt2Split(scalars[...], into: &out); return out }
+        switch preTokenizer {
+        case .gpt2: ByteLevelBPETokenizer.gpt2Split(scalars[...], into: &out); return out
+        case .qwen2: ByteLevelBPETokenizer.llama3Split(scalars[...], maxDigits: 1, into: &out); return out
+        case .llama3: ByteLevelBPETokenizer.llama3Split(scalars[...], maxDigits: 3, into: &out); return out
+        case .smollm: break
+        }
         var start = 0
         for (i, s) in scalars.enumerated() where ByteLevelBPETokenizer.isNumber(s) {
             if start < i { ByteLevelBPETokenizer.gpt2Split(scalars[start..<i], into: &out) }
@@ -172,6 +160,65 @@ public final class ByteLevelBPETokenizer: Tokenizer, @unchecked Sendable {
             } else {
                 out.append(Array(s[i..<(k - 1)]))
                 i = k - 1
+            }
+        }
+    }
+
+    /// The llama-bpe / qwen2 pattern (`maxDigits` 3 / 1), alternatives tried in order at each position:
+    ///   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,maxDigits} |
+    ///    ?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+    static func llama3Split(_ s: ArraySlice<Unicode.Scalar>, maxDigits: Int, into out: inout [[Unicode.Scalar]]) {
+        var i = s.startIndex
+        let end = s.endIndex
+        func run(from j: Int, while pred: (Unicode.Scalar) -> Bool) -> Int {
+            var k = j
+            while k < end, pred(s[k]) { k += 1 }
+            return k
+        }
+        func isNewline(_ c: Unicode.Scalar) -> Bool { c == "\r" || c == "\n" }
+        func lower(_ c: Unicode.Scalar) -> Unicode.Scalar { c.value >= 65 && c.value <= 90 ? Unicode.Scalar(c.value + 32)! : c }
+        func isPunct(_ c: Unicode.Scalar) -> Bool { !isSpace(c) && !isLetter(c) && !isNumber(c) }
+        while i < end {
+            let c = s[i]
+            // Contractions, any case.
+            if c == "'" && i + 1 < end {
+                let n = lower(s[i + 1])
+                if n == "s" || n == "t" || n == "m" || n == "d" { out.append([c, s[i + 1]]); i += 2; continue }
+                if i + 2 < end {
+                    let n2 = lower(s[i + 2])
+                    if (n == "r" && n2 == "e") || (n == "v" && n2 == "e") || (n == "l" && n2 == "l") {
+                        out.append(Array(s[i..<(i + 3)])); i += 3; continue
+                    }
+                }
+            }
+            // [^\r\n\p{L}\p{N}]?\p{L}+
+            if isLetter(c) { let k = run(from: i, while: isLetter); out.append(Array(s[i..<k])); i = k; continue }
+            if !isNewline(c) && !isNumber(c) && i + 1 < end && isLetter(s[i + 1]) {
+                let k = run(from: i + 1, while: isLetter); out.append(Array(s[i..<k])); i = k; continue
+            }
+            // \p{N}{1,maxDigits}
+            if isNumber(c) {
+                var k = i + 1
+                while k < end, k - i < maxDigits, isNumber(s[k]) { k += 1 }
+                out.append(Array(s[i..<k])); i = k; continue
+            }
+            //  ?[^\s\p{L}\p{N}]+[\r\n]*
+            let j = c == " " && i + 1 < end ? i + 1 : i
+            if j < end && isPunct(s[j]) {
+                var k = run(from: j, while: isPunct)
+                k = run(from: k, while: isNewline)
+                out.append(Array(s[i..<k])); i = k; continue
+            }
+            // \s*[\r\n]+ : up to the run's last newline.
+            let k = run(from: i, while: isSpace)
+            if let lastNewline = (i..<k).last(where: { isNewline(s[$0]) }) {
+                out.append(Array(s[i...lastNewline])); i = lastNewline + 1; continue
+            }
+            // \s+(?!\S) then \s+.
+            if k == end || k - i == 1 {
+                out.append(Array(s[i..<k])); i = k
+            } else {
+                out.append(Array(s[i..<(k - 1)])); i = k - 1
             }
         }
     }

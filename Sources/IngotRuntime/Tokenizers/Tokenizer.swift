@@ -1,5 +1,6 @@
 // Tokenizer: text ↔ token ids for the kinds an artifact can carry (TokenizerSpec):
-// the protocol, the factory, and the streaming decoder that only releases complete UTF-8.
+// the protocol, the factory, the streaming decoder that only releases complete UTF-8, and
+// the chat template (a Jinja program, Jinja.swift) with the stop tokens it implies.
 // Foundation-free, so the lean runner links it.
 
 import IngotCore
@@ -9,6 +10,8 @@ public protocol Tokenizer: Sendable {
     /// Ids for `text`; special tokens (CLS/SEP, BOS) added when asked. WordPiece truncates to
     /// spec.maxLength as BERT does; BPE does not (language models check their context).
     func encode(_ text: String, addSpecialTokens: Bool) -> [Int32]
+    /// `parseSpecial`: control tokens written in the text ("<|im_start|>") become their ids (chat prompts).
+    func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int32]
     /// The bytes a token stands for (byte-level BPE) or its text (WordPiece), for streaming.
     func tokenBytes(_ id: Int32) -> [UInt8]
     /// Text of a whole id sequence.
@@ -17,6 +20,11 @@ public protocol Tokenizer: Sendable {
 
 extension Tokenizer {
     public var vocabularySize: Int { spec.tokens.count }
+
+    /// Kinds without control tokens in text (WordPiece) ignore `parseSpecial`.
+    public func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int32] {
+        encode(text, addSpecialTokens: addSpecialTokens)
+    }
 
     public func decode(_ ids: [Int32]) -> String {
         var bytes: [UInt8] = []
@@ -37,6 +45,7 @@ public func makeTokenizer(_ spec: TokenizerSpec) throws -> any Tokenizer {
     switch spec.kind {
     case .wordPiece: return try WordPieceTokenizer(spec)
     case .byteLevelBPE: return try ByteLevelBPETokenizer(spec)
+    case .sentencePiece: return try SentencePieceTokenizer(spec)
     }
 }
 
@@ -75,35 +84,60 @@ public struct StreamingDecoder {
     }
 }
 
-/// Renders chat messages with the model's template. Only ChatML-style templates
-/// (`<|im_start|>role\ncontent<|im_end|>\n`) are understood; a Jinja engine is not included.
+/// The model's chat template (`tokenizer.chat_template`, or the family's built-in one that
+/// the importer recorded), rendered by the Jinja interpreter as transformers'
+/// apply_chat_template does: `messages`, `add_generation_prompt`, `bos_token`, `eos_token`;
+/// `tools` left undefined.
 public struct ChatTemplate: Sendable {
-    public let defaultSystemPrompt: String?
+    public let source: String
+    /// "gemma" when the template is that family's built-in one; nil when it is the model's own.
+    public let builtIn: String?
+    let program: JinjaTemplate
+    let bosToken: String
+    let eosToken: String
 
-    public init(source: String?) throws {
-        guard let source, source.contains("<|im_start|>") else {
+    public init(spec: TokenizerSpec) throws {
+        guard let source = spec.chatTemplate else {
             throw IngotError(.unsupported, location: "tokenizer.chat_template",
-                             source == nil ? "the artifact has no chat template" : "only ChatML templates (<|im_start|>…<|im_end|>) are supported")
+                             "the model has no chat template and its family has no built-in one")
         }
-        // The SmolLM2 template inserts this system message when none is given.
-        let marker = "<|im_start|>system\n"
-        if let r = source.range(of: marker), let end = source[r.upperBound...].range(of: "<|im_end|>") {
-            let text = String(source[r.upperBound..<end.lowerBound])
-            defaultSystemPrompt = text.contains("{") ? nil : text
-        } else {
-            defaultSystemPrompt = nil
+        self.source = source
+        builtIn = spec.chatTemplateBuiltIn
+        program = try JinjaTemplate(source)
+        func text(_ name: String) -> String {
+            guard let id = spec.specialTokens[name], Int(id) < spec.tokens.count else { return "" }
+            return spec.tokens[Int(id)]
         }
+        bosToken = text("bos")
+        eosToken = text("eos")
     }
 
-    /// [(role, content)] → prompt text ending with the assistant header.
-    public func render(_ messages: [(role: String, content: String)], addGenerationPrompt: Bool = true) -> String {
-        var out = ""
-        if let system = defaultSystemPrompt, messages.first?.role != "system" {
-            out += "<|im_start|>system\n" + system + "<|im_end|>\n"
+    /// Where the template came from, for listings: "the model's own" or "built-in gemma".
+    public var origin: String { builtIn.map { "built-in \($0)" } ?? "the model's own" }
+
+    /// [(role, content)] → prompt text (ending with the assistant header when `addGenerationPrompt`).
+    public func render(_ messages: [(role: String, content: String)], addGenerationPrompt: Bool = true) throws -> String {
+        let list = messages.map { JinjaValue.dict(JinjaDict([("role", .string($0.role)), ("content", .string($0.content))])) }
+        return try program.render([
+            "messages": .list(list), "add_generation_prompt": .bool(addGenerationPrompt),
+            "bos_token": .string(bosToken), "eos_token": .string(eosToken),
+        ])
+    }
+
+    /// The control token that closes an assistant turn (`<|im_end|>`, `<end_of_turn>`): the
+    /// first control token the template writes after an assistant message's text; nil when
+    /// the template writes none there.
+    public func endOfTurnToken(_ tokenizer: any Tokenizer) -> Int32? {
+        let marker = "\u{E000}assistant-text\u{E000}"
+        guard let text = try? render([(role: "user", content: "hi"), (role: "assistant", content: marker)], addGenerationPrompt: false),
+              let range = text.range(of: marker) else { return nil }
+        let after = String(text[range.upperBound...])
+        let types = tokenizer.spec.tokenTypes
+        for id in tokenizer.encode(after, addSpecialTokens: false, parseSpecial: true)
+        where Int(id) < types.count && types[Int(id)] == 3 {
+            return id
         }
-        for m in messages { out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n" }
-        if addGenerationPrompt { out += "<|im_start|>assistant\n" }
-        return out
+        return nil
     }
 }
 
