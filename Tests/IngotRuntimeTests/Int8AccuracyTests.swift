@@ -41,6 +41,22 @@ final class Int8AccuracyTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(try MappedFile(path: try BuiltArtifacts.miniLMInt8Packed()).count), 0.30 * Double(safetensors))
     }
 
+    /// `fuse,quantize=int8` with no options: the defaults are the packed recipe, so the short
+    /// command makes the same layer choices and meets the same bars.
+    func testDefaultOptionsAreThePackedRecipe() throws {
+        let ids = try miniLMDevSentenceIDs()
+        let float = try Model(path: try BuiltArtifacts.miniLM())
+        let defaults = try Model(path: try BuiltArtifacts.miniLMInt8Defaults()), recipe = try Model(path: try BuiltArtifacts.miniLMInt8Packed())
+        let ops = { (m: Model) in m.graph.nodes.map(\.op.name) }
+        XCTAssertEqual(ops(defaults), ops(recipe), "the same layers packed (7-bit), 8-bit and float")
+        XCTAssertGreaterThanOrEqual(defaults.graph.nodes.filter { $0.op.name == "linear_int8_packed" }.count, 12)
+        let a = try AccuracyEvaluator.encoders(baseline: float, candidate: defaults, sentences: ids)
+        print("defaults: cosine mean \(a.cosineMean!), min \(a.cosineMin!), top-1 \(a.top1Agreement!)")
+        XCTAssertGreaterThanOrEqual(a.cosineMean!, 0.998)
+        XCTAssertGreaterThanOrEqual(a.cosineMin!, 0.99)
+        XCTAssertGreaterThanOrEqual(a.top1Agreement!, 0.95)
+    }
+
     /// The speed recipe: 8-bit weights packed with 7-bit activation codes (`pack:eight-bit=u7`).
     /// With every layer so, top-1 fell to 94.7% (cosine mean 0.99827, min 0.99643): the
     /// budget `max-drop=0.001` keeps the most sensitive layers float until the calibration

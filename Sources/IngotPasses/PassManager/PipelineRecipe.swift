@@ -57,7 +57,7 @@ extension Pipeline {
                 throw e
             }
         }
-        let pipeline = Pipeline(steps: steps)
+        let pipeline = try Pipeline(steps: steps).addingImpliedSteps()
         try pipeline.checkOrder()
         return pipeline
     }
