@@ -193,14 +193,11 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         let model = try models.model(graph, label: "candidate graph")
         switch data {
         case .sentences(let sentences):
-            // Batches of 16 sentences of similar length (less padding), returned in item order;
-            // every graph measured on these items gets the same batches.
             let encoder = try Encoder(model: model)
-            let order = items.indices.sorted { (sentences[items[$0]].count, $0) < (sentences[items[$1]].count, $1) }
-            var out = [[Float]](repeating: [], count: items.count)
-            for start in stride(from: 0, to: order.count, by: 16) {
-                let batch = Array(order[start..<min(order.count, start + 16)])
-                for (i, embedding) in zip(batch, try encoder.embed(ids: batch.map { sentences[items[$0]] })) { out[i] = embedding }
+            let chosen = items.map { sentences[$0] }
+            var out: [[Float]] = []
+            for start in stride(from: 0, to: chosen.count, by: 16) {
+                out += try encoder.embed(ids: Array(chosen[start..<min(chosen.count, start + 16)]))
             }
             return out
         case .windows(let windows):
