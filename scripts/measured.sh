@@ -28,7 +28,7 @@ done
 # name | model | passes | calibration (yes/no)
 recipes=(
   "minilm-f32|minilm|fuse|no"
-  "minilm-int8|minilm|fuse,quantize=int8:smooth=0.5:max-drop=0.001|yes"
+  "minilm-int8|minilm|fuse,quantize=int8:weight-bits=8:smooth=0.5:max-drop=0.001|yes"
   "minilm-int8-packed|minilm|fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack|yes"
   "smollm2-f32|smollm2|fuse|no"
   "smollm2-int8-weights|smollm2|fuse,quantize=int8:group=32:mode=weight-only|no"

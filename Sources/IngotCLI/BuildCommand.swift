@@ -81,6 +81,11 @@ struct BuildCommand: ParsableCommand {
         }
         let clock = ContinuousClock()
         let start = clock.now
+        var phaseSeconds: [(String, Double)] = []
+        func since(_ t: ContinuousClock.Instant) -> Double {
+            let d = (clock.now - t).components
+            return Double(d.seconds) + Double(d.attoseconds) / 1e18
+        }
         let (summary, imported, data) = try reportingErrors { () throws -> (BuildSummary, ImportedModel, EvaluationData?) in
             // Everything that can be checked is checked before any work.
             if let sign { options.signingKey = try SigningKey.read(from: sign) }
@@ -91,7 +96,10 @@ struct BuildCommand: ParsableCommand {
                 throw IngotError(.invalidArgument, location: "--calibration",
                                  "missing; pass\(names.count == 1 ? "" : "es") \(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") calibration data")
             }
+            var phaseStart = clock.now
             let imported = try ModelImporter.importModel(at: source)
+            phaseSeconds.append(("import", since(phaseStart)))
+            phaseStart = clock.now
             var data: EvaluationData?
             if let file = calibration ?? evaluation {
                 guard let spec = imported.tokenizer else {
@@ -101,20 +109,29 @@ struct BuildCommand: ParsableCommand {
                 data = try EvaluationData.load(calibrationFile: file, evaluationFile: evaluation,
                                                tokenizer: spec, isEncoder: imported.architecture == "bert")
             }
+            if data != nil { phaseSeconds.append(("read_text", since(phaseStart))) }
             let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)
-            options.passContext = PassContext(calibrator: data.map { ModelCalibrator(data: $0.calibration, models: models) },
-                                              verifyBetweenPasses: verifyPasses || PassContext.debugBuild, log: log)
+            // Only --calibration calibrates: with --eval alone, passes must not tune on the evaluation text.
+            let calibrator = calibration == nil ? nil : data.map { ModelCalibrator(data: $0.calibration, models: models) }
+            options.passContext = PassContext(calibrator: calibrator, verifyBetweenPasses: verifyPasses || PassContext.debugBuild, log: log)
+            options.passContext.parallelFor = { count, body in ModelCalibrator.parallelFor(count, body) }
             options.passContext.progress = { [quiet = global.quiet] line in
                 if !quiet { Terminal.error(line) }
             }
             let summary = try ArtifactBuilder.write(imported, source: source, output: output, options: options,
                                                     progress: global.quiet ? nil : Terminal.progress)
             models.clear()
+            for record in summary.passes {
+                phaseSeconds.append((record.name, record.seconds))
+                phaseSeconds += record.phases.map { ("\(record.name).\($0.0)", $0.1) }
+            }
+            phaseSeconds.append(("write", summary.writeSeconds))
             return (summary, imported, data)
         }
+        let buildTime = ReportWriter.BuildTime(seconds: since(start), phases: phaseSeconds)
         if let report {
             try reportingErrors {
-                try writeReport(to: report, summary: summary, imported: imported, data: data, options: options, log: log)
+                try writeReport(to: report, summary: summary, imported: imported, data: data, options: options, buildTime: buildTime, log: log)
             }
         }
         let seconds = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
@@ -162,7 +179,7 @@ extension BuildCommand {
     /// Builds the float32 baseline in the temporary directory (unless no passes ran), compares, and
     /// writes the report. The baseline artifact is removed afterwards.
     func writeReport(to path: String, summary: BuildSummary, imported: ImportedModel, data: EvaluationData?,
-                     options: BuildOptions, log: @escaping @Sendable (String) -> Void) throws {
+                     options: BuildOptions, buildTime: ReportWriter.BuildTime? = nil, log: @escaping @Sendable (String) -> Void) throws {
         var baselinePath = output
         var temporary: String?
         if !options.pipeline.steps.isEmpty {
@@ -197,7 +214,8 @@ extension BuildCommand {
             baseline: ModelMemory.peakResidentBytes(artifact: baselinePath, languageModel: isLM, threads: evaluation.threads),
             optimized: ModelMemory.peakResidentBytes(artifact: output, languageModel: isLM, threads: evaluation.threads))
         try ReportWriter.write(path: path, summary: summary, imported: imported, evaluation: evaluation,
-                               baselineBytes: baselineBytes, modelPeaks: peaks, commandLine: CommandLine.arguments.joined(separator: " "))
+                               baselineBytes: baselineBytes, modelPeaks: peaks, buildTime: buildTime,
+                               commandLine: CommandLine.arguments.joined(separator: " "))
         // Never ship a slower model silently. Without passes both sides are the same artifact,
         // so a difference is timing noise, not a slower model.
         if !options.pipeline.steps.isEmpty {

@@ -21,10 +21,17 @@ enum ReportWriter {
         var optimized: Int?
     }
 
+    /// Where the build's time went: the whole build (import to committed artifact, before the
+    /// report's evaluation) and its phases in order; a phase named `pass.part` is part of `pass`.
+    struct BuildTime {
+        var seconds: Double
+        var phases: [(String, Double)]
+    }
+
     static func write(path: String, summary: BuildSummary, imported: ImportedModel, evaluation: BuildEvaluation,
-                      baselineBytes: Int, modelPeaks: ModelPeaks = ModelPeaks(), commandLine: String) throws {
+                      baselineBytes: Int, modelPeaks: ModelPeaks = ModelPeaks(), buildTime: BuildTime? = nil, commandLine: String) throws {
         let json = try report(summary: summary, imported: imported, evaluation: evaluation, baselineBytes: baselineBytes,
-                              modelPeaks: modelPeaks, commandLine: commandLine)
+                              modelPeaks: modelPeaks, buildTime: buildTime, commandLine: commandLine)
         try writeAtomically(path: path, text: json.serialized(pretty: true) + "\n")
     }
 
@@ -32,7 +39,7 @@ enum ReportWriter {
     static func num(_ i: Int) -> JSONValue { .number(Double(i)) }
 
     static func report(summary: BuildSummary, imported: ImportedModel, evaluation: BuildEvaluation, baselineBytes: Int,
-                       modelPeaks: ModelPeaks = ModelPeaks(), commandLine: String) throws -> JSONValue {
+                       modelPeaks: ModelPeaks = ModelPeaks(), buildTime: BuildTime? = nil, commandLine: String) throws -> JSONValue {
         let reader = try ArtifactReader(path: summary.outputPath, verify: .structure)
         var tensors: [JSONValue] = []
         for entry in reader.tensors {
@@ -77,6 +84,12 @@ enum ReportWriter {
             ("passes", .array(passes)),
             ("layers", .array(layers)),
         ]
+        if let buildTime {
+            top.append(("build_time", .object([
+                ("seconds", num(buildTime.seconds)),
+                ("phases", .array(buildTime.phases.map { .object([("name", .string($0.0)), ("seconds", num($0.1))]) })),
+            ])))
+        }
         if let trained = summary.passes.last(where: { !$0.curve.isEmpty }) {
             var training: [(String, JSONValue)] = [
                 ("steps", .array(trained.curve.map { .object([("step", num($0.step)), ("loss", num($0.loss))]) })),

@@ -34,6 +34,8 @@ public struct BuildSummary: Sendable {
     public var passes: [PassRecord]
     /// The signer's key id when the artifact was signed.
     public var signerKeyID: String?
+    /// Time from the end of the passes to the committed file (weights computed and written).
+    public var writeSeconds: Double = 0
 }
 
 /// Progress of a long step: (done, total, item name).
@@ -54,6 +56,7 @@ public enum ArtifactBuilder {
         var model = imported
         let records = try options.pipeline.run(&model.graph, context: options.passContext)
         if !records.isEmpty { try model.graph.verify() }
+        let writeStart = ContinuousClock.now
         var writeOptions = ArtifactWriteOptions()
         writeOptions.compressTensors = options.compressTensors
         writeOptions.zstdLevel = options.zstdLevel
@@ -85,12 +88,14 @@ public enum ArtifactBuilder {
             try writer.addSection(.provenance, payload: Array(provenance.serialized(pretty: true).utf8), required: false)
             try writer.addSection(.metadata, payload: Array(metadata(model).serialized(pretty: true).utf8), required: false)
             let summary = try writer.commit()
+            let written = (ContinuousClock.now - writeStart).components
             return BuildSummary(
                 architecture: model.architecture, outputPath: output, tensorCount: constants.count,
                 parameterCount: model.graph.parameterCount,
                 sourceBytes: model.sourceFiles.reduce(0) { $0 + ((try? MappedFile(path: $1).count) ?? 0) },
                 artifactBytes: summary.fileSize, compressedTensors: summary.compressedTensorCount, passes: records,
-                signerKeyID: summary.signerKeyID)
+                signerKeyID: summary.signerKeyID,
+                writeSeconds: Double(written.seconds) + Double(written.attoseconds) / 1e18)
         } catch {
             writer.abort()
             throw error

@@ -34,8 +34,11 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
     let models: GraphModels
     /// Samples kept per value for range estimation (rows subsampled evenly).
     let maxSampleRows = 256
-    private var referenceOutputs: [[Float]]?
-    private var referenceKey: Int?
+    private struct ReferenceKey: Hashable {
+        var graph: Int
+        var items: [Int]
+    }
+    private var referenceOutputs: [ReferenceKey: [[Float]]] = [:]
 
     public init(data: CalibrationData, models: GraphModels) {
         self.data = data
@@ -109,14 +112,30 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         return result
     }
 
+    public var sampleCount: Int { data.count }
+
     public func outputError(reference: Graph, candidate: Graph) throws -> Double {
-        let key = reference.text.hashValue
-        if referenceOutputs == nil || referenceKey != key {
-            referenceOutputs = try outputs(of: reference)
-            referenceKey = key
+        try outputError(reference: reference, candidate: candidate, items: Array(0..<data.count))
+    }
+
+    public func outputError(reference: Graph, candidate: Graph, samples: Int) throws -> Double {
+        let n = max(1, min(samples, data.count))
+        return try outputError(reference: reference, candidate: candidate, items: (0..<n).map { $0 * data.count / n })
+    }
+
+    /// The error on the given calibration items; the reference's outputs on the same items,
+    /// batched the same way, are computed once per reference graph and item set.
+    func outputError(reference: Graph, candidate: Graph, items: [Int]) throws -> Double {
+        let key = ReferenceKey(graph: reference.text.hashValue, items: items)
+        let ref: [[Float]]
+        if let known = referenceOutputs[key] {
+            ref = known
+        } else {
+            ref = try outputs(of: reference, items: items)
+            referenceOutputs = referenceOutputs.filter { $0.key.graph == key.graph }
+            referenceOutputs[key] = ref
         }
-        let ref = referenceOutputs!
-        let got = try outputs(of: candidate)
+        let got = try outputs(of: candidate, items: items)
         switch data {
         case .sentences:
             let cosines = zip(ref, got).map { cosine($0, $1) }
@@ -125,7 +144,7 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
             // Each entry is one window's logits [n, vocab]; mean KL over positions.
             var total = 0.0, count = 0
             for (i, (r, c)) in zip(ref, got).enumerated() {
-                for (kl, _) in klAndAgreement(r, c, vocab: r.count / windows[i].count) { total += kl; count += 1 }
+                for (kl, _) in klAndAgreement(r, c, vocab: r.count / windows[items[i]].count) { total += kl; count += 1 }
             }
             return total / Double(max(count, 1))
         }
@@ -169,24 +188,54 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         }
     }
 
-    /// Embeddings per sentence, or logits per window.
-    func outputs(of graph: Graph) throws -> [[Float]] {
+    /// Embeddings per sentence, or logits per window, of the given calibration items.
+    func outputs(of graph: Graph, items: [Int]) throws -> [[Float]] {
         let model = try models.model(graph, label: "candidate graph")
         switch data {
         case .sentences(let sentences):
             let encoder = try Encoder(model: model)
+            let chosen = items.map { sentences[$0] }
             var out: [[Float]] = []
-            for start in stride(from: 0, to: sentences.count, by: 16) {
-                out += try encoder.embed(ids: Array(sentences[start..<min(sentences.count, start + 16)]))
+            for start in stride(from: 0, to: chosen.count, by: 16) {
+                out += try encoder.embed(ids: Array(chosen[start..<min(chosen.count, start + 16)]))
             }
             return out
         case .windows(let windows):
-            let lm = try LanguageModel(model: model, maxContext: windows.map(\.count).max() ?? 1)
-            return try windows.map { w in
+            let chosen = items.map { windows[$0] }
+            let lm = try LanguageModel(model: model, maxContext: chosen.map(\.count).max() ?? 1)
+            return try chosen.map { w in
                 lm.session.reset()
                 return try lm.logits(ids: w)
             }
         }
+    }
+}
+
+extension ModelCalibrator {
+    /// Runs body(i) for i in 0..<count on the compute thread pool, each participant taking the
+    /// next unclaimed item (items may differ much in size: an embedding table against a layer).
+    public static func parallelFor(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let next = ItemCounter()
+        Threads.pool.run { _ in
+            while let i = next.claim(below: count) { body(i) }
+        }
+    }
+}
+
+/// The next unclaimed index, under a mutex.
+final class ItemCounter: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var value = 0
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func claim(below count: Int) -> Int? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard value < count else { return nil }
+        value += 1
+        return value - 1
     }
 }
 

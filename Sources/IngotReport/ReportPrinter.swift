@@ -51,6 +51,17 @@ public enum ReportPrinter {
         }
     }
 
+    /// Build phases (name, seconds, share of the build), the whole build last; empty when
+    /// the report has no `build_time`.
+    static func buildTimeRows(_ r: Report) -> [[String]] {
+        guard let total = r.number("build_time.seconds") else { return [] }
+        let phases = (r.value(at: "build_time.phases")?.array ?? []).compactMap { p -> [String]? in
+            guard let name = p["name"]?.string, let s = p["seconds"]?.double else { return nil }
+            return [name, fmt(s, 2) + " s", fmt(s / max(total, 1e-9) * 100, 1) + "%"]
+        }
+        return phases + [["build", fmt(total, 2) + " s", "100.0%"]]
+    }
+
     static func accuracyRows(_ r: Report) -> [[String]] {
         guard let a = r.value(at: "accuracy") else { return [] }
         let metrics: [(String, String, Bool)] = [
@@ -104,6 +115,8 @@ public enum ReportPrinter {
             // Options are in the Markdown and HTML forms; the terminal keeps to what each pass did.
             out += "passes\n" + aligned([["pass", "time", "statistics"]] + passes.map { [$0[0], $0[2], $0[3]] }, indent: "  ") + "\n"
         }
+        let time = buildTimeRows(r)
+        if !time.isEmpty { out += "build time (a phase named pass.part is part of pass)\n" + aligned([["phase", "time", "share"]] + time, indent: "  ") + "\n" }
         let acc = accuracyRows(r)
         if !acc.isEmpty {
             out += "accuracy (\(r.string("accuracy.task") ?? "?"), \(Int(r.number("accuracy.samples") ?? 0)) samples, against float32)\n"
@@ -126,6 +139,8 @@ public enum ReportPrinter {
         var out = "# " + mdEscape(r.title) + "\n\n" + mdTable(["", ""], summaryRows(r))
         let passes = passRows(r)
         if !passes.isEmpty { out += "\n## Passes\n\n" + mdTable(["pass", "options", "time", "statistics"], passes) }
+        let time = buildTimeRows(r)
+        if !time.isEmpty { out += "\n## Build time\n\n" + mdTable(["phase", "time", "share"], time) }
         let acc = accuracyRows(r)
         if !acc.isEmpty { out += "\n## Accuracy against float32\n\n" + mdTable(["metric", "value"], acc) }
         let lat = latencyRows(r)
@@ -141,6 +156,8 @@ public enum ReportPrinter {
         var body = "<h1>\(esc(r.title))</h1>\n" + htmlTable(nil, summaryRows(r))
         let passes = passRows(r)
         if !passes.isEmpty { body += "<h2>Passes</h2>\n" + htmlTable(["pass", "options", "time", "statistics"], passes) }
+        let time = buildTimeRows(r)
+        if !time.isEmpty { body += "<h2>Build time</h2>\n" + htmlTable(["phase", "time", "share"], time) }
         let acc = accuracyRows(r)
         if !acc.isEmpty { body += "<h2>Accuracy against float32</h2>\n" + htmlTable(["metric", "value"], acc) }
         let lat = latencyRows(r)

@@ -95,6 +95,11 @@ final class BuildPassesCLITests: XCTestCase {
         XCTAssertGreaterThan(json["accuracy"]?["cosine_min"]?.double ?? 0, 0.99999)
         XCTAssertEqual(json["latency"]?["rows"]?.array?.count, 2)
         XCTAssertEqual(json["latency"]?["rows"]?[0]?["baseline"]?["samples"]?.array?.count, 2)
+        let phases = json["build_time"]?["phases"]?.array ?? []
+        XCTAssertEqual(phases.compactMap { $0["name"]?.string }, ["import", "read_text", "fuse", "write"])
+        let total = try XCTUnwrap(json["build_time"]?["seconds"]?.double)
+        XCTAssertLessThanOrEqual(phases.compactMap { $0["seconds"]?.double }.reduce(0, +), total, "the phases are parts of the build")
+        XCTAssertTrue(try runIngot(["report", report]).stdout.contains("build time"))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("baseline") || $0.contains("tmp") }
         XCTAssertEqual(leftovers, [], "the report's baseline artifact and temporary files are removed")
     }

@@ -174,4 +174,24 @@ final class PackTests: XCTestCase {
         }
         XCTAssertNoThrow(try Pipeline.parse("fuse,quantize=int8:weight-bits=8"), "8-bit weights run without pack")
     }
+
+    /// weight-bits=auto on dynamic per-channel layers may choose 7 bits, so `pack` follows
+    /// unless listed; other modes, block-wise scales and explicit widths imply nothing.
+    func testAutoWeightBitsImplyPackAtTheEnd() throws {
+        func names(_ text: String) throws -> [String] { try Pipeline.parse(text).steps.map(\.pass.name) }
+        XCTAssertEqual(try names("fuse,quantize=int8"), ["fuse", "quantize", "pack"])
+        XCTAssertEqual(try names("quantize"), ["quantize", "pack"])
+        XCTAssertEqual(try Pipeline.parse("fuse,quantize=int8").steps[2].options.values["eight-bit"], "keep")
+        XCTAssertEqual(try names("fuse,quantize=int8,pack:eight-bit=u7"), ["fuse", "quantize", "pack"], "a listed pack is not added twice")
+        XCTAssertEqual(try Pipeline.parse("fuse,quantize=int8,pack:eight-bit=u7").steps[2].options.values["eight-bit"], "u7")
+        XCTAssertEqual(try names("fuse,quantize=int8:weight-bits=8"), ["fuse", "quantize"])
+        XCTAssertEqual(try names("fuse,quantize=int8:mode=static"), ["fuse", "quantize"])
+        XCTAssertEqual(try names("fuse,quantize=int8:mode=weight-only:group=32"), ["fuse", "quantize"])
+        XCTAssertEqual(try names("fuse,quantize=int8:group=32"), ["fuse", "quantize"])
+        let recipe = try Pipeline.recipe(try JSONValue.parse(#"{"passes": ["fuse", {"quantize": "int8"}]}"#), file: "r.json")
+        XCTAssertEqual(recipe.steps.map(\.pass.name), ["fuse", "quantize", "pack"], "recipes imply the same")
+        XCTAssertThrowsError(try Pipeline.parse("pack,quantize=int8")) { error in
+            XCTAssertTrue("\(error)".contains("'pack' needs 'quantize' earlier in the pipeline"), "\(error)")
+        }
+    }
 }

@@ -19,7 +19,7 @@ final class PassManagerTests: XCTestCase {
         XCTAssertEqual(try q["type"], "int8")
         XCTAssertEqual(try q["mode"], "static")
         XCTAssertEqual(try q.int("group"), 32)
-        XCTAssertEqual(try q.double("smooth"), 0.5)
+        XCTAssertEqual(try q.numberOrAuto("smooth"), 0.5)
         XCTAssertEqual(try q["calibrate"], "minmax", "defaults fill options not given")
         XCTAssertTrue(p.needsCalibration)
     }
@@ -40,9 +40,9 @@ final class PassManagerTests: XCTestCase {
         XCTAssertEqual(message { try Pipeline.parse("quantize:group=48") },
                        "pass 'quantize' option 'group': value '48', expected one of 0, 32, 64, 128")
         XCTAssertEqual(message { try Pipeline.parse("quantize:smooth=1.5") },
-                       "pass 'quantize' option 'smooth': value '1.5', expected a number in 0.0...1.0")
+                       "pass 'quantize' option 'smooth': value '1.5', expected auto or a number in 0.0...1.0")
         XCTAssertEqual(message { try Pipeline.parse("quantize:alpha=1") },
-                       "pass 'quantize': unknown option 'alpha'; options: type, mode, group, weight-bits, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs")
+                       "pass 'quantize': unknown option 'alpha'; options: type, mode, group, weight-bits, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs, search")
         XCTAssertEqual(message { try Pipeline.parse("fuse=yes") }, "pass 'fuse': takes no value after '=', got 'yes'")
         XCTAssertEqual(message { try Pipeline.parse("fuse,fuse") }, "pass order: 'fuse' appears twice")
         XCTAssertEqual(message { try Pipeline.parse("fuse,,quantize") }, "--passes: empty pass name in 'fuse,,quantize'")

@@ -88,7 +88,7 @@ final class PassOptionsTests: XCTestCase {
                        "pass 'probe' option 'alpha': read but not declared; options: ratio, threshold, count, group, style, verbose, layers, path")
         let quantize = try Pipeline.parse("quantize").steps[0].options
         XCTAssertEqual(message { try quantize.flag("sensitive") },
-                       "pass 'quantize' option 'sensitive': read but not declared; options: type, mode, group, weight-bits, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs")
+                       "pass 'quantize' option 'sensitive': read but not declared; options: type, mode, group, weight-bits, scale-type, embeddings, lm-head, calibrate, percentile, smooth, sensitivity, max-drop, min-inputs, search")
         let fuse = try Pipeline.parse("fuse").steps[0].options
         XCTAssertEqual(message { try fuse.int("level") }, "pass 'fuse' option 'level': read but not declared; the pass declares no options")
     }
@@ -120,9 +120,9 @@ final class PassOptionsTests: XCTestCase {
             """)
         let defaults = try Pipeline.parse("quantize").steps[0].options
         XCTAssertEqual(message { try Pass.quantize.body(&g, defaults.replacing(["smooth": "x"]), PassContext()) },
-                       "pass 'quantize' option 'smooth': value 'x', expected a number in 0.0...1.0")
+                       "pass 'quantize' option 'smooth': value 'x', expected auto or a number in 0.0...1.0")
         XCTAssertEqual(message { try Pass.quantize.needsCalibration(defaults.replacing(["max-drop": ""])) },
-                       "pass 'quantize' option 'max-drop': value '', expected a number in 0.0...1.0")
+                       "pass 'quantize' option 'max-drop': value '', expected auto or a number in 0.0...1.0")
         XCTAssertEqual(message { try Pass.prune.body(&g, try Pipeline.parse("prune=nm").steps[0].options.replacing(["n": "two"]), PassContext()) },
                        "pass 'prune' option 'n': value 'two', expected an integer in 1...64")
         XCTAssertEqual(message { try Pass.distill.check(g, try Pipeline.parse("distill").steps[0].options.replacing(["layers": "1,,2"])) },

@@ -85,6 +85,26 @@ final class ReportSchemaTests: XCTestCase {
         XCTAssertEqual(validator.violations(of: sparsity).map(\.description), ["$.artifact.tensors[1].sparsity: value 1.5 is above the maximum 1"])
     }
 
+    func testBuildTimeIsCheckedByTheSchema() throws {
+        let validator = try JSONSchemaValidator.reportV1()
+        let fixture = try JSONValue.parse(try String(contentsOf: TestPaths.fixtures.appendingPathComponent("reports/minilm-int8.json"), encoding: .utf8))
+        XCTAssertNotNil(fixture["build_time"]?["phases"]?[0]?["seconds"]?.double, "the fixture carries a build_time")
+        func withBuildTime(_ json: String) throws -> JSONValue {
+            var top = fixture.object!
+            let i = top.firstIndex { $0.0 == "build_time" }!
+            top[i].1 = try JSONValue.parse(json)
+            return .object(top)
+        }
+        XCTAssertEqual(validator.violations(of: try withBuildTime(#"{"seconds": 2, "phases": [{"name": "import", "seconds": 1}]}"#)), [])
+        let negative = validator.violations(of: try withBuildTime(#"{"seconds": 2, "phases": [{"name": "import", "seconds": -1}]}"#)).map(\.description)
+        XCTAssertEqual(negative.count, 1)
+        XCTAssertTrue(negative.first?.hasPrefix("$.build_time.phases[0].seconds: ") == true && negative.first?.contains("below the minimum") == true, "\(negative)")
+        XCTAssertEqual(validator.violations(of: try withBuildTime(#"{"seconds": 2, "phases": [{"seconds": 1}]}"#)).map(\.description),
+                       ["$.build_time.phases[0]: required field 'name' is missing"])
+        XCTAssertEqual(validator.violations(of: try withBuildTime(#"{"phases": []}"#)).map(\.description),
+                       ["$.build_time: required field 'seconds' is missing"])
+    }
+
     func testExtraFieldsAreRejectedWhereTheSchemaForbidsThem() throws {
         let schema = try JSONValue.parse(#"""
         {"type": "object", "required": ["a"], "additionalProperties": false,

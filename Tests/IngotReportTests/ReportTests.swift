@@ -124,7 +124,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(message { try GateExpression(parsing: "accuracy.cosine_mean < high") },
                        "--fail-if: 'accuracy.cosine_mean < high': expected a number after <, got 'high'")
         XCTAssertEqual(message { try GateExpression(parsing: "accuracy.cosine < 1").evaluate(r) },
-                       "minilm-int8.json: accuracy.cosine: no such field in the report; top-level fields: schema, title, model, artifact, size_ratio, passes, layers, accuracy, latency, machine, build, created_by")
+                       "minilm-int8.json: accuracy.cosine: no such field in the report; top-level fields: schema, title, model, artifact, size_ratio, passes, layers, build_time, accuracy, latency, machine, build, created_by")
         XCTAssertEqual(message { try GateExpression(parsing: "title > 1").evaluate(r) }, "minilm-int8.json: title: is not a number")
     }
 }

@@ -52,10 +52,10 @@ enum BuiltArtifacts {
                  evaluation: TestPaths.fixtures.appendingPathComponent("eval/minilm-dev-sentences.txt").path)
     }
     static func smolLM2() throws -> String { try path(for: try requireModel(TestPaths.smolLM2GGUF), name: "smollm2") }
-    /// The int8 recipe the closing note reports: fused, SmoothQuant α = 0.5, per-channel int8,
-    /// the most sensitive layers kept float until 1 − mean cosine ≤ 0.001 on calibration text.
+    /// The int8 recipe the closing note reports: fused, SmoothQuant α = 0.5, per-channel 8-bit
+    /// int8, the most sensitive layers kept float until 1 − mean cosine ≤ 0.001 on calibration text.
     static func miniLMInt8() throws -> String {
-        try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8", passes: "fuse,quantize=int8:smooth=0.5:max-drop=0.001",
+        try path(for: try requireModel(TestPaths.miniLMDir), name: "minilm-int8", passes: "fuse,quantize=int8:weight-bits=8:smooth=0.5:max-drop=0.001",
                  calibration: TestPaths.fixtures.appendingPathComponent("eval/calibration-sentences.txt").path)
     }
     /// The packed recipe: 7-bit weights for the packed u8 × s7 kernel, the most sensitive layers
@@ -63,6 +63,11 @@ enum BuiltArtifacts {
     /// calibration sentences (as `ingot build --calibration C --eval E`).
     static func miniLMInt8Packed() throws -> String {
         try miniLMCalibrated(name: "minilm-int8-packed", passes: "fuse,quantize=int8:weight-bits=7:smooth=0.5:max-drop=0.00105,pack")
+    }
+    /// The short command: `fuse,quantize=int8` with every option at its default (the `auto`
+    /// values stand for the packed recipe above; `pack` is implied).
+    static func miniLMInt8Defaults() throws -> String {
+        try miniLMCalibrated(name: "minilm-int8-defaults", passes: "fuse,quantize=int8")
     }
     /// int8 weights in 32-input groups, float activations (weight-only): the language-model recipe.
     static func smolLM2Int8() throws -> String {

@@ -32,7 +32,9 @@ extension Pass {
         requires: ["quantize"],
         body: { g, options, _ in try packInt8(&g, packEightBit: try options["eight-bit"] == "u7") })
 
-    static func packInt8(_ g: inout Graph, packEightBit: Bool) throws -> PassRecord {
+    /// `memo`: packed weights kept across calls on graphs that share int8 weight sources
+    /// (quantize's candidate graphs); nil packs on demand when the constants are read.
+    static func packInt8(_ g: inout Graph, packEightBit: Bool, memo: PackMemo? = nil) throws -> PassRecord {
         var rw = Rewriter()
         var rowMajorBytes = 0, packedBytes = 0, skippedWide = 0, sevenBitInputs = 0
         let users = g.users()
@@ -43,21 +45,27 @@ extension Pass {
                   dims[1] <= PackedInt8Layout.maxInputs, users[w.index].count == 1, users[scales.index].count == 1,
                   let source = g.constant(w)?.source else { continue }
             let (n, k) = (dims[0], dims[1])
-            let values = try source.load().toArray(of: Int8.self)
-            let inputBits = values.allSatisfy({ abs(Int($0)) <= Int(PackedInt8Layout.maxWeight(inputBits: 8)) }) ? 8 : 7
-            guard inputBits == 8 || (packEightBit && !values.contains(Int8.min)) else {
+            let entry = try memo?.entry(source, outputs: n, inputs: k) ?? PackMemo.Entry(source, outputs: n, inputs: k, keepPanels: false)
+            let inputBits = entry.fitsSevenBitWeights ? 8 : 7
+            guard inputBits == 8 || (packEightBit && !entry.containsInt8Min) else {
                 skippedWide += 1
                 continue
             }
             if inputBits == 7 { sevenBitInputs += 1 }
             let name = g[w].name
-            let packed = g.addDerivedConstant(name + ".packed", TensorType(.i8, Shape(fixed: PackedInt8Layout.shape(outputs: n, inputs: k))),
-                                              parents: [w], origin: "\(name) in 16-column panels") { parents in
-                TensorBuffer(array: PackedInt8Layout.pack(parents[0].toArray(of: Int8.self), outputs: n, inputs: k).packed)
-            }
-            let colsums = g.addDerivedConstant(name + ".colsums", TensorType(.i32, Shape(fixed: [n])), parents: [w],
+            let packedType = TensorType(.i8, Shape(fixed: PackedInt8Layout.shape(outputs: n, inputs: k)))
+            let packed: ValueID, colsums: ValueID
+            if let panels = entry.panels, let sums = entry.rowSums {
+                packed = g.addConstant(g.freshName(name + ".packed"), packedType, source: panels)
+                colsums = g.addConstant(g.freshName(name + ".colsums"), TensorType(.i32, Shape(fixed: [n])), source: sums)
+            } else {
+                packed = g.addDerivedConstant(name + ".packed", packedType, parents: [w], origin: "\(name) in 16-column panels") { parents in
+                    TensorBuffer(array: PackedInt8Layout.pack(parents[0].toArray(of: Int8.self), outputs: n, inputs: k).packed)
+                }
+                colsums = g.addDerivedConstant(name + ".colsums", TensorType(.i32, Shape(fixed: [n])), parents: [w],
                                                origin: "row sums of \(name)") { parents in
-                TensorBuffer(array: PackedInt8Layout.rowSums(parents[0].toArray(of: Int8.self), outputs: n, inputs: k))
+                    TensorBuffer(array: PackedInt8Layout.rowSums(parents[0].toArray(of: Int8.self), outputs: n, inputs: k))
+                }
             }
             let flatScales = g.addDerivedConstant(g[scales].name + ".n", TensorType(.f32, Shape(fixed: [n])), parents: [scales],
                                                   origin: "\(g[scales].name) as one vector") { $0[0] }
@@ -71,5 +79,45 @@ extension Pass {
         return PassRecord(name: "pack", stats: [("layers_packed", Double(rw.count)), ("layers_7bit_inputs", Double(sevenBitInputs)),
                                                 ("layers_skipped_8bit", Double(skippedWide)),
                                                 ("weight_bytes_before", Double(rowMajorBytes)), ("weight_bytes_after", Double(packedBytes))])
+    }
+}
+
+/// What packing needs to know of one int8 weight source — whether it fits the u8 × s7 kernel
+/// and whether it holds −128 — and, when memoized, its panels and row sums as sources, so
+/// packing many candidate graphs that share the source reads and packs it once.
+final class PackMemo: @unchecked Sendable {
+    struct Entry {
+        /// Held so the object identifier keying the memo is not reused.
+        let source: ConstantSource
+        let fitsSevenBitWeights: Bool
+        let containsInt8Min: Bool
+        let panels: ConstantSource?
+        let rowSums: ConstantSource?
+
+        init(_ source: ConstantSource, outputs n: Int, inputs k: Int, keepPanels: Bool) throws {
+            let values = try source.load().toArray(of: Int8.self)
+            self.source = source
+            fitsSevenBitWeights = values.allSatisfy { abs(Int($0)) <= Int(PackedInt8Layout.maxWeight(inputBits: 8)) }
+            containsInt8Min = values.contains(Int8.min)
+            if keepPanels {
+                panels = ConstantSource(origin: "packed panels", buffer: TensorBuffer(array: PackedInt8Layout.pack(values, outputs: n, inputs: k).packed))
+                rowSums = ConstantSource(origin: "packed row sums", buffer: TensorBuffer(array: PackedInt8Layout.rowSums(values, outputs: n, inputs: k)))
+            } else {
+                panels = nil
+                rowSums = nil
+            }
+        }
+    }
+
+    private var entries: [ObjectIdentifier: Entry] = [:]
+    private let lock = PassLock()
+
+    func entry(_ source: ConstantSource, outputs n: Int, inputs k: Int) throws -> Entry {
+        lock.lock()
+        defer { lock.unlock() }
+        if let e = entries[ObjectIdentifier(source)] { return e }
+        let e = try Entry(source, outputs: n, inputs: k, keepPanels: true)
+        entries[ObjectIdentifier(source)] = e
+        return e
     }
 }

@@ -37,12 +37,24 @@ public protocol Calibrator: Sendable {
     /// calibration set (encoders: 1 − mean cosine; language models: mean KL of next-token
     /// distributions). Lower is better; 0 means identical.
     func outputError(reference: Graph, candidate: Graph) throws -> Double
+    /// `outputError` on at most `samples` calibration items, evenly spaced through the data
+    /// (the same items for every candidate): a cheaper first look at a candidate.
+    func outputError(reference: Graph, candidate: Graph, samples: Int) throws -> Double
+    /// Calibration items (sentences or windows); 0 when unknown.
+    var sampleCount: Int { get }
     /// The calibration data as training batches of graph inputs: `batchSize` padded sentences
     /// (encoders) or windows of at most `maxTokens` tokens (language models) per batch.
     func trainingBatches(batchSize: Int, maxTokens: Int) throws -> [TrainingBatch]
 }
 
 extension Calibrator {
+    /// Without a cheaper measurement, all of the data.
+    public func outputError(reference: Graph, candidate: Graph, samples: Int) throws -> Double {
+        try outputError(reference: reference, candidate: candidate)
+    }
+
+    public var sampleCount: Int { 0 }
+
     public func trainingBatches(batchSize: Int, maxTokens: Int) throws -> [TrainingBatch] {
         throw IngotError(.unsupported, location: "calibration", "this calibrator provides no training data")
     }

@@ -22,6 +22,9 @@ public struct Pass: Sendable {
     /// Passes that must run later in the pipeline with these options, each with the reason
     /// (quantize weight-bits=7 → pack).
     public let needsLater: @Sendable (PassOptions) throws -> [(pass: String, reason: String)]
+    /// Passes that follow this one at the end of the pipeline when not listed after it
+    /// (quantize with weight-bits=auto → pack).
+    public let implies: @Sendable (PassOptions) throws -> [Pass]
     /// Whether these options need calibration data.
     public let needsCalibration: @Sendable (PassOptions) throws -> Bool
     /// Checks the options against the graph the pipeline starts from, before any pass runs
@@ -33,6 +36,7 @@ public struct Pass: Sendable {
                 requires: [String] = [],
                 needsCalibration: @escaping @Sendable (PassOptions) throws -> Bool = { _ in false },
                 needsLater: @escaping @Sendable (PassOptions) throws -> [(pass: String, reason: String)] = { _ in [] },
+                implies: @escaping @Sendable (PassOptions) throws -> [Pass] = { _ in [] },
                 check: @escaping @Sendable (Graph, PassOptions) throws -> Void = { _, _ in },
                 body: @escaping @Sendable (inout Graph, PassOptions, PassContext) throws -> PassRecord) {
         self.check = check
@@ -43,6 +47,7 @@ public struct Pass: Sendable {
         self.requires = requires
         self.needsCalibration = needsCalibration
         self.needsLater = needsLater
+        self.implies = implies
         self.body = body
     }
 
@@ -75,6 +80,8 @@ public struct PassInvocation: Sendable {
     public let needsCalibration: Bool
     /// Passes that must follow this step, each with the reason.
     let needsLater: [(pass: String, reason: String)]
+    /// Passes appended to the pipeline unless listed after this step.
+    let implies: [Pass]
 
     /// Asks the pass, with these options, what it needs; fails on an option it cannot read.
     init(pass: Pass, options: PassOptions) throws {
@@ -82,6 +89,7 @@ public struct PassInvocation: Sendable {
         self.options = options
         self.needsCalibration = try pass.needsCalibration(options)
         self.needsLater = try pass.needsLater(options)
+        self.implies = try pass.implies(options)
     }
 }
 

@@ -24,6 +24,11 @@ public struct PassContext: Sendable {
     /// The steps after the running one: a pass that measures its result (quantize) applies
     /// what will follow (pack) so that it measures the numerics that ship.
     public var passesAfter: [PassInvocation] = []
+    /// Runs `body(0..<count)` for independent items (quantize's per-layer weights), in
+    /// parallel when the caller provides a thread pool; by default one after another.
+    public var parallelFor: @Sendable (Int, @escaping @Sendable (Int) -> Void) -> Void = { count, body in
+        for i in 0..<count { body(i) }
+    }
 
     public init(calibrator: (any Calibrator)? = nil, verifyBetweenPasses: Bool = PassContext.debugBuild,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {

@@ -17,6 +17,9 @@ public struct PassRecord: Sendable, Equatable {
     /// Training loss by step, for passes that train (distill).
     public var curve: [CurvePoint]
     public var seconds: Double
+    /// Where the pass's time went, in order (quantize: statistics, weights, sensitivity,
+    /// widening, keep_float, convert); report only, like `seconds`.
+    public var phases: [(String, Double)] = []
 
     public init(name: String, options: [String: String] = [:], stats: [(String, Double)] = [], layers: [LayerRecord] = [],
                 curve: [CurvePoint] = [], seconds: Double = 0) {

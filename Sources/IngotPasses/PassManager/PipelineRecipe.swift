@@ -57,14 +57,14 @@ extension Pipeline {
                 throw e
             }
         }
-        let pipeline = Pipeline(steps: steps)
         do {
+            let pipeline = try Pipeline(steps: steps).addingImpliedSteps()
             try pipeline.checkOrder()
+            return pipeline
         } catch var e as IngotError {
             e.file = file
             throw e
         }
-        return pipeline
     }
 
     static func scalarText(_ v: JSONValue) -> String? {

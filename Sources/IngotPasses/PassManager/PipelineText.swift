@@ -56,7 +56,7 @@ extension Pipeline {
             }
             steps.append(try PassInvocation(pass: pass, options: try pass.validated(options)))
         }
-        let pipeline = Pipeline(steps: steps)
+        let pipeline = try Pipeline(steps: steps).addingImpliedSteps()
         try pipeline.checkOrder()
         return pipeline
     }
