@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+# Libraries, MiniLM and SmolLM2, and the two zoo LLMs whose tokenizers and templates are tested.
 bash scripts/setup.sh --zoo gemma3-270m qwen2.5-0.5b
 # The models are cached now: a test that cannot find one (or ingot-run) fails instead of skipping.
 export CI=true
