@@ -50,7 +50,7 @@ extension Kernels {
     }
 
     /// out = tanh(x), n elements.
-    public static func tanh(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func tanhElementwise(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n { out[i] = Glibc.tanhf(x[i]) }
     }
 }
@@ -75,9 +75,9 @@ extension ReferenceKernels {
         }
     }
 
-    /// Same contract as Kernels.tanh, through Double.
+    /// Same contract as Kernels.tanhElementwise, through Double.
     @inlinable
-    public static func tanh<T: ReferenceScalar>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count n: Int) {
+    public static func tanhElementwise<T: ReferenceScalar>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { out[i] = T(Glibc.tanh(Double(x[i]))) }
     }
 }

@@ -78,7 +78,7 @@ extension Ops.Tanh: DifferentiableOp {
     static func forward<T: TrainingScalar>(_ node: Node, at index: Int, on tape: Tape<T>) throws {
         let x = tape.f(node.inputs[0])
         tape.set(node.outputs[0], tape.s(node.inputs[0]), kernelOutput(x, count: x.count) { px, py in
-            ReferenceKernels.tanh(px, py, count: x.count)
+            ReferenceKernels.tanhElementwise(px, py, count: x.count)
         })
     }
 

@@ -89,7 +89,7 @@ extension Ops.Tanh: KernelLowering {
     static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
         guard case .tanh = node.op else { throw otherOp(node.op) }
         let count = node.outputs[0].elementCount
-        return { b, _ in Kernels.tanh(b.f32(0), b.out(), count: count) }
+        return { b, _ in Kernels.tanhElementwise(b.f32(0), b.out(), count: count) }
     }
 }
 
