@@ -24,6 +24,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where to write JSONL {\"id\", \"embedding\"} (default: standard output).")
     var output: String?
 
+    @Option(help: "Text put before every text to embed, e.g. \"query: \" (a sentence-transformers prompt); not with --prompt.")
+    var promptPrefix: String?
+
     @Option(help: "Sentences per batch in --input mode.")
     var batch = 16
 
@@ -64,6 +67,9 @@ struct RunCommand: ParsableCommand {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         let modes = [!text.isEmpty, input != nil, prompt != nil].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("give exactly one of --text, --input or --prompt") }
+        if promptPrefix != nil, prompt != nil {
+            throw ValidationError("--prompt-prefix is for embedding (--text or --input), not with --prompt")
+        }
     }
 
     /// The generation options as GenerationSettings, which checks them.
@@ -97,7 +103,7 @@ struct RunCommand: ParsableCommand {
         let encoder = try Encoder(model: model)
         if input == nil {
             for (i, t) in text.enumerated() {
-                let e = try encoder.embed([t])[0]
+                let e = try encoder.embed([(promptPrefix ?? "") + t])[0]
                 print(JSONValue.object([("id", .number(Double(i))), ("embedding", .array(e.map(jsonFloat)))]).serialized())
             }
             return
@@ -106,7 +112,7 @@ struct RunCommand: ParsableCommand {
         var lines: [String] = []
         for start in stride(from: 0, to: rows.count, by: batch) {
             let chunk = Array(rows[start..<min(start + batch, rows.count)])
-            let embeddings = try encoder.embed(chunk.map(\.text))
+            let embeddings = try encoder.embed(chunk.map { (promptPrefix ?? "") + $0.text })
             for (row, e) in zip(chunk, embeddings) {
                 lines.append(JSONValue.object([("id", row.id), ("embedding", .array(e.map(jsonFloat)))]).serialized())
             }

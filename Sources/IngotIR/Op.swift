@@ -21,6 +21,8 @@ public enum Op: Sendable, Hashable {
     case gelu(GELUApproximation)
     /// x·σ(x)
     case silu
+    /// tanh(x), elementwise.
+    case tanh
     /// layerNorm(x[…, H], gamma[H], beta[H]) over the last axis.
     case layerNorm(epsilon: Float)
     /// rmsNorm(x[…, H], weight[H]) = x / √(mean(x²) + ε) · weight.
@@ -38,6 +40,8 @@ public enum Op: Sendable, Hashable {
     case concat(axis: Int)
     /// meanPool(x[B, S, H], mask[B, S] int) → [B, H]: mean over positions whose mask is non-zero.
     case meanPool
+    /// pool(x[B, S, H], mask[B, S] int) → [B, H]: the first position, the maximum or the last real token (`PoolMode`).
+    case pool(PoolMode)
     /// x / max(‖x‖₂, ε) along axis.
     case l2Normalize(axis: Int, epsilon: Float)
     case cast(DType)
@@ -96,6 +100,8 @@ extension Op {
         case .split: return Ops.Split.self
         case .linearSparse: return Ops.LinearSparse.self
         case .linearInt8Packed: return Ops.LinearInt8Packed.self
+        case .pool: return Ops.Pool.self
+        case .tanh: return Ops.Tanh.self
         }
     }
 
@@ -114,7 +120,8 @@ public enum OpCode: UInt16, CaseIterable, Sendable {
     case gather = 1, matmul = 2, binary = 3, gelu = 4, silu = 5, layerNorm = 6, rmsNorm = 7, rope = 8,
          softmax = 9, attention = 10, reshape = 11, transpose = 12, slice = 13, concat = 14, meanPool = 15,
          l2Normalize = 16, cast = 17, linear = 18, linearInt8 = 19, swiglu = 20, addLayerNorm = 21,
-         addRMSNorm = 22, split = 23, gatherInt8 = 24, linearSparse = 25, linearInt8Packed = 26
+         addRMSNorm = 22, split = 23, gatherInt8 = 24, linearSparse = 25, linearInt8Packed = 26, pool = 27,
+         tanh = 28
 
     public var definition: any OpDefinition.Type {
         switch self {
@@ -144,6 +151,8 @@ public enum OpCode: UInt16, CaseIterable, Sendable {
         case .gatherInt8: return Ops.GatherInt8.self
         case .linearSparse: return Ops.LinearSparse.self
         case .linearInt8Packed: return Ops.LinearInt8Packed.self
+        case .pool: return Ops.Pool.self
+        case .tanh: return Ops.Tanh.self
         }
     }
 

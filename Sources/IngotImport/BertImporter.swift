@@ -1,7 +1,9 @@
 // BertImporter: a Hugging Face BERT encoder (config.json + safetensors, e.g.
-// all-MiniLM-L6-v2) → IR, with the sentence-transformers head (mean pooling, then L2
-// normalisation when 2_Normalize is listed in modules.json) and the WordPiece vocabulary.
-// Post-norm layers, absolute positions, GELU. It does not handle cross-attention or CLS pooling.
+// all-MiniLM-L6-v2) → IR, with the sentence-transformers pipeline its folder lists
+// (SentenceTransformersPipeline: pooling, Dense layers, Normalize) and the WordPiece
+// vocabulary. Post-norm layers, absolute positions, GELU. It does not handle cross-attention,
+// and it refuses a checkpoint with tensors it would not use (a classifier head), naming them;
+// the BERT pooler (pooler.dense.*) and the position_ids buffer are the known unused ones.
 //
 // Graph (per layer l, x: f32[batch, seq, H]):
 //   x = layer_norm(word[ids] + position[pos] + type[tt])
@@ -50,8 +52,7 @@ public enum BertImporter {
         let headDim = hidden / heads
         let gelu: GELUApproximation = act == "gelu" ? .erf : .tanh
 
-        // Sentence-transformers head.
-        let pooling = try sentenceTransformersHead(directory: directory)
+        let pipeline = try SentenceTransformersPipeline.read(directory: directory, hidden: hidden)
 
         var g = Graph(name: "bert")
         var w = WeightBinder(tensors, architecture: "BERT")
@@ -94,6 +95,10 @@ public enum BertImporter {
                 ln2b: w.weight(&g, b + "output.LayerNorm.bias", [hidden])))
         }
         try w.finish()
+        try refuseUnusedTensors(w) { name in
+            let base = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
+            return base.hasPrefix("pooler.dense.") || base == "embeddings.position_ids"
+        }
 
         func linear(_ x: ValueID, _ weight: ValueID, _ bias: ValueID, _ name: String) throws -> ValueID {
             let y = try g.add(.matmul(transposeB: true), [x, weight], name: name + ".matmul")
@@ -165,12 +170,8 @@ public enum BertImporter {
         }
         g.values[x.index].name = "last_hidden_state"
         g.markOutput(x)
-        if pooling.meanPool {
-            var e = try g.add(.meanPool, [x, mask], name: pooling.normalize ? "pooled" : "embedding")
-            if pooling.normalize {
-                e = try g.add(.l2Normalize(axis: -1, epsilon: 1e-12), [e], name: "embedding")
-            }
-            g.markOutput(e)
+        if let embedding = try pipeline?.append(to: &g, tokens: x, mask: mask) {
+            g.markOutput(embedding)
         }
         try g.verify()
 
@@ -179,54 +180,15 @@ public enum BertImporter {
             try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + "/vocab.txt",
                                     table: p("embeddings.word_embeddings.weight"), rows: vocab, hidden: hidden)
         }
+        let summary = pipeline?.summary ?? (pooling: "none", dense: "none", normalize: false)
         return ImportedModel(
             architecture: "bert", graph: g, tokenizer: tokenizer,
             hyperParameters: [("hidden_size", "\(hidden)"), ("num_hidden_layers", "\(layers)"),
                               ("num_attention_heads", "\(heads)"), ("intermediate_size", "\(intermediate)"),
                               ("vocab_size", "\(vocab)"), ("max_position_embeddings", "\(maxPositions)"),
                               ("layer_norm_eps", "\(eps)"), ("hidden_act", act),
-                              ("pooling", pooling.meanPool ? "mean" : "none"), ("normalize", "\(pooling.normalize)")],
-            sourceFiles: tensors.sourceFiles + [directory + "/config.json"])
-    }
-
-    struct PoolingHead { var meanPool: Bool; var normalize: Bool }
-
-    /// Reads modules.json and 1_Pooling/config.json; no sentence-transformers files → no head.
-    static func sentenceTransformersHead(directory: String) throws -> PoolingHead {
-        let modulesPath = directory + "/modules.json"
-        guard fileExists(modulesPath) else { return PoolingHead(meanPool: false, normalize: false) }
-        let file = try MappedFile(path: modulesPath)
-        guard let modules = try JSONValue.parse(file.bytes, file: modulesPath).array else {
-            throw IngotError(.format, file: modulesPath, "the top level is not a JSON array")
-        }
-        var pool = false, normalize = false
-        for (i, m) in modules.enumerated() {
-            let type = m["type"]?.string ?? ""
-            switch type {
-            case "sentence_transformers.models.Transformer": break
-            case "sentence_transformers.models.Normalize": normalize = true
-            case "sentence_transformers.models.Pooling":
-                let sub = m["path"]?.string ?? "1_Pooling"
-                guard !sub.contains(".."), !sub.hasPrefix("/") else {
-                    throw IngotError(.format, file: modulesPath, location: "[\(i)].path", "value \"\(sub)\", expected a folder inside the model folder")
-                }
-                var cfg = try ConfigFile(path: directory + "/" + sub + "/config.json")
-                let mean = cfg.bool("pooling_mode_mean_tokens", default: false)
-                let others = ["pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"]
-                    .filter { cfg.bool($0, default: false) }
-                _ = cfg.int("word_embedding_dimension")
-                try cfg.finish()
-                guard mean, others.isEmpty else {
-                    throw IngotError(.unsupported, file: cfg.path,
-                                     "pooling \(mean ? "mean + " : "")\(others.joined(separator: ", ")); Ingot supports pooling_mode_mean_tokens only")
-                }
-                pool = true
-            default:
-                throw IngotError(.unsupported, file: modulesPath, location: "[\(i)].type",
-                                 "value \"\(type)\", expected a Transformer, Pooling or Normalize module")
-            }
-        }
-        return PoolingHead(meanPool: pool, normalize: normalize && pool)
+                              ("pooling", summary.pooling), ("dense", summary.dense), ("normalize", "\(summary.normalize)")],
+            sourceFiles: tensors.sourceFiles + [directory + "/config.json"] + (pipeline?.files ?? []))
     }
 
     /// WordPiece vocabulary (vocab.txt) with BertTokenizer settings from tokenizer_config.json

@@ -13,7 +13,7 @@ final class DifferentiableOpTests: XCTestCase {
             Ops.Gather.self, Ops.MatMul.self, Ops.Binary.self, Ops.GELU.self, Ops.SiLU.self, Ops.LayerNorm.self, Ops.RMSNorm.self,
             Ops.Rope.self, Ops.Softmax.self, Ops.Attention.self, Ops.Reshape.self, Ops.Transpose.self, Ops.Slice.self,
             Ops.Concat.self, Ops.MeanPool.self, Ops.L2Normalize.self, Ops.Cast.self, Ops.Linear.self, Ops.SwiGLU.self,
-            Ops.AddLayerNorm.self, Ops.AddRMSNorm.self, Ops.Split.self,
+            Ops.AddLayerNorm.self, Ops.AddRMSNorm.self, Ops.Split.self, Ops.Pool.self, Ops.Tanh.self,
         ]
         let notDifferentiable: [any OpDefinition.Type] = [Ops.LinearInt8.self, Ops.GatherInt8.self, Ops.LinearSparse.self, Ops.LinearInt8Packed.self]
         for type in differentiable { XCTAssertTrue(type is any DifferentiableOp.Type, "\(type)") }

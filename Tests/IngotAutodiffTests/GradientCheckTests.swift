@@ -237,6 +237,19 @@ final class GradientCheckTests: XCTestCase {
             """, floatInputs: ["x": [2, 4, 5]], ints: ["mask": ints([2, 4], [1, 1, 1, 0, 1, 1, 1, 1])])
     }
 
+    func testPoolModesAndTanh() throws {
+        // Row 0 right-padded, row 1 left-padded.
+        try checkGradients("""
+            graph t(%x: f32[2, 4, 5], %mask: i32[2, 4]) -> (%c, %m, %l) {
+              %t: f32[2, 4, 5] = tanh(%x)
+              %c: f32[2, 5] = pool(%t, %mask) {mode = cls}
+              %m: f32[2, 5] = pool(%x, %mask) {mode = max}
+              %l: f32[2, 5] = pool(%t, %mask) {mode = last_token}
+              return %c, %m, %l
+            }
+            """, floatInputs: ["x": [2, 4, 5]], ints: ["mask": ints([2, 4], [1, 1, 1, 0, 0, 1, 1, 1])])
+    }
+
     func testFusedLinearSwiGLUAndAddNorms() throws {
         try checkGradients("""
             graph t(%x: f32[3, 6], %r: f32[3, 5]) -> (%y, %n, %s, %m, %u) {

@@ -161,3 +161,31 @@ final class InterruptedBuildCLITests: XCTestCase {
         XCTAssertEqual(try contents(failing.out), ["t.ingot"])
     }
 }
+
+/// `ingot run --prompt-prefix P`: every text is embedded as P + text, in --text and --input
+/// mode; with --prompt (generation) it is a usage error.
+final class PromptPrefixCLITests: XCTestCase {
+    func testPromptPrefixEmbedsThePrefixedText() throws {
+        let dir = try TempDirectory.make("cli-prompt-prefix")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny")
+        try writeTinyBert(to: model)
+        let artifact = dir.appendingPathComponent("tiny.ingot").path
+        let build = try runIngot(["build", model.path, "-o", artifact, "-q"])
+        XCTAssertEqual(build.status, 0, build.stderr)
+        let plain = try runIngot(["run", artifact, "--text", "hello a b"])
+        let prefixed = try runIngot(["run", artifact, "--prompt-prefix", "hello ", "--text", "a b"])
+        let unprefixed = try runIngot(["run", artifact, "--text", "a b"])
+        XCTAssertEqual(prefixed.status, 0, prefixed.stderr)
+        XCTAssertEqual(prefixed.stdout, plain.stdout)
+        XCTAssertNotEqual(prefixed.stdout, unprefixed.stdout)
+        let input = dir.appendingPathComponent("in.jsonl")
+        try "{\"id\": 0, \"text\": \"a b\"}\n".write(to: input, atomically: true, encoding: .utf8)
+        let jsonl = try runIngot(["run", artifact, "--prompt-prefix", "hello ", "--input", input.path, "-q"])
+        XCTAssertEqual(jsonl.status, 0, jsonl.stderr)
+        XCTAssertEqual(jsonl.stdout, plain.stdout)
+        let generation = try runIngot(["run", artifact, "--prompt-prefix", "x", "--prompt", "y"])
+        XCTAssertEqual(generation.status, 64)
+        XCTAssertTrue(generation.stderr.contains("--prompt-prefix"), generation.stderr)
+    }
+}

@@ -169,6 +169,41 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    func testPoolFirstMaxLastAndTanhAgainstTheirTwins() {
+        for (batch, seq, hidden) in [(1, 1, 1), (3, 5, 7), (4, 17, 33)] {
+            let x = rng.array(batch * seq * hidden, scale: 4)
+            var mask = [Int32](repeating: 1, count: batch * seq)
+            if batch > 1 { for s in 0..<seq { mask[seq + s] = 0 } }                                   // no real token
+            if batch > 2 { for s in 0..<(seq / 2) { mask[2 * seq + s] = 0 } }                          // left padding
+            if batch > 3 { for s in stride(from: 1, to: seq, by: 2) { mask[3 * seq + s] = 0 } }        // holes
+            for selection in [PoolSelection.first, .max, .last] {
+                var fast = [Float](repeating: .nan, count: batch * hidden), ref = fast
+                switch selection {
+                case .first: Kernels.poolFirst(x, &fast, batch: batch, seq: seq, hidden: hidden)
+                case .max: Kernels.poolMax(x, mask: mask, &fast, batch: batch, seq: seq, hidden: hidden)
+                case .last: Kernels.poolLast(x, mask: mask, &fast, batch: batch, seq: seq, hidden: hidden)
+                }
+                ReferenceKernels.pool(x, mask: mask, &ref, batch: batch, seq: seq, hidden: hidden, selection: selection)
+                XCTAssertEqual(fast, ref, "\(selection) b\(batch) s\(seq) h\(hidden)")
+            }
+            if batch > 2 {
+                // Left padding: the last real token is the last position; max ignores the padding.
+                var last = [Float](repeating: .nan, count: batch * hidden)
+                Kernels.poolLast(x, mask: mask, &last, batch: batch, seq: seq, hidden: hidden)
+                XCTAssertEqual(Array(last[2 * hidden..<3 * hidden]), Array(x[(3 * seq - 1) * hidden..<3 * seq * hidden]))
+                var maxed = [Float](repeating: .nan, count: batch * hidden)
+                Kernels.poolMax(x, mask: mask, &maxed, batch: batch, seq: seq, hidden: hidden)
+                XCTAssertEqual(Array(maxed[hidden..<2 * hidden]), [Float](repeating: 0, count: hidden))
+                let column0 = (seq / 2..<seq).map { x[(2 * seq + $0) * hidden] }
+                XCTAssertEqual(maxed[2 * hidden], column0.max())
+            }
+            var fast = [Float](repeating: .nan, count: x.count), ref = fast
+            Kernels.tanhElementwise(x, &fast, count: x.count)
+            ReferenceKernels.tanhElementwise(x, &ref, count: x.count)
+            XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-6, "tanh")
+        }
+    }
+
     func testL2NormalizeOddSizesZeroRowsAndTinyNorms() {
         for (rows, cols, eps) in [(1, 1, Float(1e-12)), (3, 7, 1e-12), (17, 33, 1e-12), (5, 384, 1e-6)] {
             var x = rng.array(rows * cols, scale: 5)

@@ -10,7 +10,7 @@ import IngotIR
 private enum OpKind: CaseIterable {
     case gather, matmul, binary, gelu, silu, layerNorm, rmsNorm, rope, softmax, attention, reshape, transpose, slice, concat
     case meanPool, l2Normalize, cast, linear, linearInt8, gatherInt8, swiglu, addLayerNorm, addRMSNorm, split, linearSparse
-    case linearInt8Packed
+    case linearInt8Packed, pool, tanh
 
     init(_ op: Op) {
         switch op {
@@ -40,6 +40,8 @@ private enum OpKind: CaseIterable {
         case .split: self = .split
         case .linearSparse: self = .linearSparse
         case .linearInt8Packed: self = .linearInt8Packed
+        case .pool: self = .pool
+        case .tanh: self = .tanh
         }
     }
 
@@ -71,6 +73,8 @@ private enum OpKind: CaseIterable {
         case .split: return .split(axis: -1, sizes: [2, 2])
         case .linearSparse: return .linearSparse(activation: .none)
         case .linearInt8Packed: return .linearInt8Packed(PackedLinearAttributes(activation: .silu, inputBits: 8, smoothed: false))
+        case .pool: return .pool(.lastToken)
+        case .tanh: return .tanh
         }
     }
 }

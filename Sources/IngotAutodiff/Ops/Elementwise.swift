@@ -1,4 +1,4 @@
-// Gradients of the elementwise ops: broadcasting binary arithmetic, GELU, SiLU and SwiGLU,
+// Gradients of the elementwise ops: broadcasting binary arithmetic, GELU, SiLU, tanh and SwiGLU,
 // with the activations' derivatives (shared with linear's epilogue). The activations' forward
 // runs through the reference kernels; binary arithmetic is one expression per element here.
 
@@ -71,6 +71,21 @@ extension Ops.GELU: DifferentiableOp {
         case .tanh: activation = .geluTanh
         }
         tape.accumulate(node.inputs[0], x.indices.map { g[$0] * activationDerivative(x[$0], activation) })
+    }
+}
+
+extension Ops.Tanh: DifferentiableOp {
+    static func forward<T: TrainingScalar>(_ node: Node, at index: Int, on tape: Tape<T>) throws {
+        let x = tape.f(node.inputs[0])
+        tape.set(node.outputs[0], tape.s(node.inputs[0]), kernelOutput(x, count: x.count) { px, py in
+            ReferenceKernels.tanhElementwise(px, py, count: x.count)
+        })
+    }
+
+    /// d tanh(x) / dx = 1 − tanh(x)².
+    static func backward<T: TrainingScalar>(_ node: Node, at index: Int, outputGradients gs: [[T]], on tape: Tape<T>) throws {
+        let y = tape.f(node.outputs[0]), g = gs[0]
+        tape.accumulate(node.inputs[0], y.indices.map { g[$0] * (1 - y[$0] * y[$0]) })
     }
 }
 

@@ -1,4 +1,4 @@
-// Elementwise ops in the IR: add/sub/mul/div (one binary code with a kind), gelu, silu,
+// Elementwise ops in the IR: add/sub/mul/div (one binary code with a kind), gelu, silu, tanh,
 // swiglu and cast: attributes, textual and binary forms, type rules. Kernels are in
 // IngotRuntime and IngotKernels.
 
@@ -103,6 +103,26 @@ extension Ops {
         public static func op(_: Void) -> Op { .silu }
         public static func attributes(of op: Op) -> Void? {
             if case .silu = op { return () }
+            return nil
+        }
+
+        public static func outputTypes(_: Void, _ t: [TensorType]) throws -> [TensorType] {
+            try requireFloat(t[0], "input")
+            return [t[0]]
+        }
+    }
+
+    /// tanh(x) → x's type (a sentence-transformers Dense layer's default activation).
+    public enum Tanh: OpDefinition {
+        public typealias Attributes = Void
+        public static let code = OpCode.tanh
+        public static let names = ["tanh"]
+        public static let arity = 1...1
+        public static let samples: [Op] = [.tanh]
+
+        public static func op(_: Void) -> Op { .tanh }
+        public static func attributes(of op: Op) -> Void? {
+            if case .tanh = op { return () }
             return nil
         }
 

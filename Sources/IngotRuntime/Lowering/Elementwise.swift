@@ -1,4 +1,4 @@
-// Elementwise: `add`/`sub`/`mul`/`div` with numpy broadcasting, `gelu`, `silu`, `swiglu` and
+// Elementwise: `add`/`sub`/`mul`/`div` with numpy broadcasting, `gelu`, `silu`, `tanh`, `swiglu` and
 // `cast`. Broadcasting arithmetic and cast are here; the activations are IngotKernels calls.
 
 import IngotCore
@@ -82,6 +82,14 @@ extension Ops.SiLU: KernelLowering {
         guard case .silu = node.op else { throw otherOp(node.op) }
         let count = node.outputs[0].elementCount
         return { b, _ in Kernels.silu(b.f32(0), b.out(), count: count, pool: Threads.pool) }
+    }
+}
+
+extension Ops.Tanh: KernelLowering {
+    static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
+        guard case .tanh = node.op else { throw otherOp(node.op) }
+        let count = node.outputs[0].elementCount
+        return { b, _ in Kernels.tanhElementwise(b.f32(0), b.out(), count: count) }
     }
 }
 
