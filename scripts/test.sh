@@ -13,6 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
+# The zoo decoders the real-model tests of DecoderZooTests need.
+bash scripts/setup.sh --zoo gemma3-270m qwen2.5-0.5b
 # The models are cached now: a test that cannot find one (or ingot-run) fails instead of skipping.
 export CI=true
 flags=(-c release -Xswiftc -enable-testing)

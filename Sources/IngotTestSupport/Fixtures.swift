@@ -34,6 +34,11 @@ public enum TestPaths {
     /// SmolLM2-135M-Instruct Q4_1 GGUF file.
     public static var smolLM2GGUF: URL { models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf") }
 
+    /// Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (zoo, `scripts/setup.sh --zoo qwen2.5-0.5b`).
+    public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
+    /// Gemma 3 270M Q4_K_M GGUF (zoo, `scripts/setup.sh --zoo gemma3-270m`).
+    public static var gemma3GGUF: URL { models.appendingPathComponent("gemma-3-270m-q4_k_m.gguf") }
+
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Returns the path if it exists; otherwise nil (the caller skips), or a failure message in CI.
