@@ -192,7 +192,7 @@ final class LlamaImportTests: XCTestCase {
         XCTAssertThrowsError(try ModelImporter.importModel(at: "/nonexistent/model.gguf", attention: .decomposed)) { error in
             let e = error as! IngotError
             XCTAssertEqual(e.kind, .unsupported)
-            XCTAssertEqual(e.message, "value decomposed for a llama checkpoint, expected fused (decomposed attention is written for BERT only)")
+            XCTAssertEqual(e.message, "value decomposed for a decoder checkpoint, expected fused (decomposed attention is written for BERT only)")
         }
     }
 
