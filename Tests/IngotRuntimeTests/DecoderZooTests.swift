@@ -18,6 +18,7 @@ final class ZooArtifact {
     private let model: URL
     private let name: String
     private var built: Result<(path: String, imported: [(String, String)]), Error>?
+    private var directory: String?
     private let lock = NSLock()
 
     init(model: URL, name: String) {
@@ -41,6 +42,7 @@ final class ZooArtifact {
         if let built { return try built.get().path }
         let result = Result { () throws -> (path: String, imported: [(String, String)]) in
             let out = try TempDirectory.make("ingot-zoo").appendingPathComponent(name + ".ingot").path
+            directory = parentDirectory(out)
             let imported = try ModelImporter.importModel(at: source.path)
             _ = try ArtifactBuilder.write(imported, source: source.path, output: out, options: BuildOptions())
             return (out, imported.hyperParameters)
@@ -52,10 +54,13 @@ final class ZooArtifact {
     func remove() {
         lock.lock()
         defer { lock.unlock() }
-        if let path = try? built?.get().path { try? FileManager.default.removeItem(atPath: path) }
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        directory = nil
         built = nil
     }
 }
+
+private func parentDirectory(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 
 enum DecoderReference {
     static func json(_ model: String, _ file: String) throws -> JSONValue {
