@@ -87,4 +87,25 @@ for k in 0..<2 {
 }
 try writeSafetensors(smolOut, metadata: ["source": "shared/reference/smollm2/dev/reference.safetensors"],
                      to: "\(to)/smollm2/dev/reference.safetensors")
+
+// Zoo decoders (already f16, 16 positions): the last position's whole row and every 256th
+// vocabulary column at all 16 positions; the JSON files copied.
+for model in ["qwen2.5-0.5b", "gemma3-270m"] {
+    try fm.createDirectory(atPath: "\(to)/\(model)/dev", withIntermediateDirectories: true)
+    for file in ["tokens.json", "perplexity.json", "greedy.json"] {
+        if fm.fileExists(atPath: "\(to)/\(model)/dev/\(file)") { try fm.removeItem(atPath: "\(to)/\(model)/dev/\(file)") }
+        try fm.copyItem(atPath: "\(from)/zoo/\(model)/dev/\(file)", toPath: "\(to)/\(model)/dev/\(file)")
+    }
+    let reference = try readSafetensors("\(from)/zoo/\(model)/dev/reference.safetensors")
+    let logits = floats(reference["logits_0"]!)
+    let (positions, width) = (reference["logits_0"]!.shape[0], reference["logits_0"]!.shape[1])
+    let sampled = Array(stride(from: Int32(0), to: Int32(width), by: 256))
+    let last = Int32(positions - 1)
+    try writeSafetensors([
+        ("ids_0", reference["ids_0"]!), ("rows_0", i32([last])),
+        ("logits_0_rows", f16(Array(logits[(Int(last) * width)..<((Int(last) + 1) * width)]), shape: [1, width])),
+        ("columns", i32(sampled)),
+        ("logits_0_columns", f16((0..<positions).flatMap { t in sampled.map { logits[t * width + Int($0)] } }, shape: [positions, sampled.count])),
+    ], metadata: ["source": "shared/reference/zoo/\(model)/dev/reference.safetensors"], to: "\(to)/\(model)/dev/reference.safetensors")
+}
 print("wrote \(to)")

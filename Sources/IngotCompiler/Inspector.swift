@@ -99,12 +99,17 @@ public enum Inspector {
         var result = Inspection(path: path, format: "gguf", architecture: file["general.architecture"]?.string,
                                 fileBytes: (try? MappedFile(path: path).count) ?? 0)
         result.facts.append(("gguf_version", "\(file.version)"))
-        for key in ["general.name", "llama.block_count", "llama.embedding_length", "llama.attention.head_count",
-                    "llama.attention.head_count_kv", "llama.feed_forward_length", "llama.context_length",
-                    "llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon", "tokenizer.ggml.model",
-                    "tokenizer.ggml.pre"] {
+        let prefix = (file["general.architecture"]?.string ?? "llama") + "."
+        let sizeKeys = ["block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                        "attention.key_length", "feed_forward_length", "context_length", "rope.freq_base",
+                        "attention.layer_norm_rms_epsilon", "attention.sliding_window"].map { prefix + $0 }
+        for key in ["general.name"] + sizeKeys + ["tokenizer.ggml.model", "tokenizer.ggml.pre"] {
             if let v = file[key] { result.facts.append((key, v.summary)) }
         }
+        // What the decoder importer would do with it, from metadata alone.
+        let support = DecoderImporter.support(file)
+        result.facts += support.facts.map { ("decoder.\($0.0)", $0.1) }
+        result.facts.append(("decoder_support", support.supported ? "supported" : "not supported: " + support.problems.joined(separator: "; ")))
         if let tokens = file["tokenizer.ggml.tokens"]?.stringArray { result.facts.append(("tokenizer.tokens", "\(tokens.count)")) }
         if let merges = file["tokenizer.ggml.merges"]?.stringArray { result.facts.append(("tokenizer.merges", "\(merges.count)")) }
         if file["tokenizer.ggml.model"] != nil {

@@ -7,7 +7,7 @@ import IngotCheckpoint
 import IngotIR
 
 public struct ImportedModel {
-    /// "bert" or "llama".
+    /// "bert", or a decoder family of DecoderArchitecture ("llama", "qwen2", "gemma3").
     public var architecture: String
     public var graph: Graph
     public var tokenizer: TokenizerSpec?
@@ -30,8 +30,8 @@ public enum ModelImporter {
             }
         }
         if path.hasSuffix(".gguf") {
-            try fusedOnly("llama")
-            return try LlamaImporter.importGGUF(try GGUFFile(path: path))
+            try fusedOnly("decoder")
+            return try DecoderImporter.importGGUF(try GGUFFile(path: path))
         }
         let directory: String
         if path.hasSuffix(".safetensors") || path.hasSuffix(".json") || PyTorchCheckpoint.isCheckpointFile(path) {

@@ -15,6 +15,7 @@ struct WeightBinder {
     private(set) var integerTyped: [String] = []
     private(set) var quantizedVectors: [String] = []
     private(set) var used: Set<String> = []
+    private(set) var unused: [String] = []
 
     init(_ tensors: CheckpointTensors, architecture: String) {
         self.tensors = tensors
@@ -60,11 +61,19 @@ struct WeightBinder {
         weight(&graph, [name], shape)
     }
 
-    /// Throws one error listing every missing tensor, shape mismatch and wrongly typed tensor.
+    /// Records every checkpoint tensor not bound so far and not in `ignored` (strict importers).
+    mutating func requireAllUsed(except ignored: Set<String>) {
+        unused = tensors.tensorNames.filter { !used.contains($0) && !ignored.contains($0) }
+    }
+
+    /// Throws one error listing every missing, unused (after `requireAllUsed`), mis-shaped and wrongly typed tensor.
     func finish() throws {
-        guard missing.isEmpty && mismatched.isEmpty && integerTyped.isEmpty && quantizedVectors.isEmpty else {
+        guard missing.isEmpty && mismatched.isEmpty && integerTyped.isEmpty && quantizedVectors.isEmpty && unused.isEmpty else {
             var lines: [String] = []
             if !missing.isEmpty { lines.append("missing \(missing.count) tensor\(missing.count == 1 ? "" : "s"): " + missing.joined(separator: ", ")) }
+            if !unused.isEmpty {
+                lines.append("\(unused.count) tensor\(unused.count == 1 ? "" : "s") the graph does not use: " + unused.joined(separator: ", "))
+            }
             if !mismatched.isEmpty { lines.append("wrong shape: " + mismatched.joined(separator: "; ")) }
             if !integerTyped.isEmpty {
                 lines.append("integer dtype where a weight is expected (floating-point or a GGML quantized type): " + integerTyped.joined(separator: ", "))

@@ -203,7 +203,8 @@ public enum Kernels {
 
     /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
     /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
-    /// queries at positions offset..<offset+S against keys 0..<Sk; out [B, S, H·D].
+    /// queries at positions offset..<offset+S against keys 0..<Sk, and with `window` > 0 (causal)
+    /// the query at position p seeing only keys p − window + 1 … p; out [B, S, H·D].
     /// Per (b, h, block of queries): scores = scale·Q·Kᵀ over the keys the block can see,
     /// masked softmax, P·V. Memory is O(block · Sk), not O(S · Sk).
     /// Batch invariance: keys after a row's last unmasked key (right padding) are not part of
@@ -213,7 +214,7 @@ public enum Kernels {
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                                  batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
-                                 scale: Float, causal: Bool, queryOffset: Int, pool: ThreadPool) {
+                                 scale: Float, causal: Bool, queryOffset: Int, window: Int = 0, pool: ThreadPool) {
         let group = H / KV
         let block = min(seq, causal ? attentionQueryBlock / 2 : attentionQueryBlock)
         let blocks = (seq + block - 1) / block
@@ -264,7 +265,9 @@ public enum Kernels {
                 for i in 0..<rows {
                     let row = scores + i * keys
                     let visible = causal ? min(keys, queryOffset + q0 + i + 1) : keys
-                    for j in 0..<visible { row[j] += bias[j] }
+                    let first = window > 0 ? min(max(0, queryOffset + q0 + i + 1 - window), visible) : 0
+                    for j in 0..<first { row[j] = -Float.infinity }
+                    for j in first..<visible { row[j] += bias[j] }
                     for j in visible..<keys { row[j] = -Float.infinity }
                     softmaxRow(row, keys)
                 }

@@ -114,7 +114,7 @@ public enum ReferenceKernels {
     public static func attention<T: ReferenceScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>,
                                                      keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<T>,
                                                      batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
-                                                     scale: Float, causal: Bool, queryOffset: Int) {
+                                                     scale: Float, causal: Bool, queryOffset: Int, window: Int = 0) {
         for b in 0..<batch {
             for h in 0..<H {
                 let g = h / (H / KV)
@@ -123,6 +123,7 @@ public enum ReferenceKernels {
                     for j in 0..<keySeq {
                         if let keyMask, keyMask[b * keySeq + j] == 0 { continue }
                         if causal && j > queryOffset + i { continue }
+                        if window > 0 && j <= queryOffset + i - window { continue }
                         var dot = 0.0
                         for d in 0..<D { dot += Double(q[((b * seq + i) * H + h) * D + d]) * Double(k[((b * keySeq + j) * KV + g) * D + d]) }
                         scores[j] = dot * Double(scale)

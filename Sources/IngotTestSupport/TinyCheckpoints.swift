@@ -64,14 +64,17 @@ public enum TinyCheckpoints {
     /// weights and a gpt2 tokenizer of `tokens` (no merges). `llama.vocab_size` is written when
     /// given. With `normType` Q4_0, blk.0.attn_norm.weight holds one Q4_0 block (scale 1), so
     /// the file's layout stays consistent and only the type is wrong for the tensor's role.
-    public static func llamaGGUF(tokens: [String], vocabSize: UInt32?, normType: UInt32 = ggmlF32) -> [UInt8] {
+    /// `architecture` names the family and the metadata key prefix; `extraTensors` (F32, GGML
+    /// dims) are appended.
+    public static func llamaGGUF(tokens: [String], vocabSize: UInt32?, normType: UInt32 = ggmlF32, architecture: String = "llama",
+                                 extraTensors: [(String, [UInt64])] = []) -> [UInt8] {
         var b = GGUFBuilder()
-        b.addString("general.architecture", "llama")
-        for (key, value) in [("llama.embedding_length", 32), ("llama.block_count", 1), ("llama.attention.head_count", 2),
-                             ("llama.feed_forward_length", 32), ("llama.context_length", 64)] {
-            b.addU32(key, UInt32(value))
+        b.addString("general.architecture", architecture)
+        for (key, value) in [("embedding_length", 32), ("block_count", 1), ("attention.head_count", 2),
+                             ("feed_forward_length", 32), ("context_length", 64)] {
+            b.addU32(architecture + "." + key, UInt32(value))
         }
-        if let vocabSize { b.addU32("llama.vocab_size", vocabSize) }
+        if let vocabSize { b.addU32(architecture + ".vocab_size", vocabSize) }
         b.addString("tokenizer.ggml.model", "gpt2")
         var list = ByteWriter()
         list.u32(8)
@@ -93,7 +96,7 @@ public enum TinyCheckpoints {
             : f32("blk.0.attn_norm.weight", [32])
         b.tensors = [f32("token_embd.weight", [32, 4]), norm]
             + ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { f32("blk.0.\($0).weight", [32, 32]) }
-            + [f32("blk.0.ffn_norm.weight", [32]), f32("output_norm.weight", [32])]
+            + [f32("blk.0.ffn_norm.weight", [32]), f32("output_norm.weight", [32])] + extraTensors.map { f32($0.0, $0.1) }
         return b.bytes()
     }
 }

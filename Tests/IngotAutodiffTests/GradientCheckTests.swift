@@ -214,6 +214,16 @@ final class GradientCheckTests: XCTestCase {
             """, floatInputs: ["q": [1, 6, 16], "k": [1, 6, 4], "v": [1, 6, 4]])
     }
 
+    /// Gemma 3's sliding-window layers: each query sees itself and the key before it.
+    func testSlidingWindowAttention() throws {
+        try checkGradients("""
+            graph t(%q: f32[1, 6, 16], %k: f32[1, 6, 4], %v: f32[1, 6, 4]) -> (%y) {
+              %y: f32[1, 6, 16] = attention(%q, %k, %v) {heads = 4, kv_heads = 1, head_dim = 4, causal = true, scale = 0.5, kv_cache = true, window = 2}
+              return %y
+            }
+            """, floatInputs: ["q": [1, 6, 16], "k": [1, 6, 4], "v": [1, 6, 4]])
+    }
+
     func testShapeOps() throws {
         try checkGradients("""
             graph t(%x: f32[2, 3, 4]) -> (%r, %t, %s, %c, %p0, %p1) {

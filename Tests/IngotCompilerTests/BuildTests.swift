@@ -11,6 +11,31 @@ import IngotTestSupport
 @testable import IngotCompiler
 
 
+/// `ingot inspect` on a GGUF decoder: the family's facts from the table, the sizes from
+/// metadata, and every field or tensor that keeps it from importing.
+final class DecoderInspectTests: XCTestCase {
+    func inspect(_ bytes: [UInt8]) throws -> [String: String] {
+        let url = try TempDirectory.make("inspect-decoder").appendingPathComponent("m.gguf")
+        try Data(bytes).write(to: url)
+        return Dictionary(try Inspector.inspect(url.path).facts, uniquingKeysWith: { a, _ in a })
+    }
+
+    func testSupportedAndRefusedDecodersAreNamed() throws {
+        let ok = try inspect(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4, architecture: "qwen2"))
+        XCTAssertEqual(ok["decoder_support"], "supported")
+        XCTAssertEqual(ok["decoder.qkv_bias"], "true")
+        XCTAssertEqual(ok["decoder.rope_style"], "half")
+        XCTAssertEqual(ok["decoder.head_dim"], "16")
+        XCTAssertEqual(ok["decoder.tokenizer"], "byte-level BPE (supported)")
+        let refused = try inspect(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4,
+                                                             extraTensors: [("rope_freqs.weight", [8])]))
+        XCTAssertEqual(refused["decoder_support"],
+                       "not supported: tensor rope_freqs.weight: present, expected absent (LLaMA-3 rope frequency scaling is not supported)")
+        let unknown = try inspect(TinyCheckpoints.llamaGGUF(tokens: ["a"], vocabSize: 4, architecture: "mamba"))
+        XCTAssertEqual(unknown["decoder_support"], "not supported: general.architecture: value \"mamba\", expected one of \"llama\", \"qwen2\", \"gemma3\"")
+    }
+}
+
 final class BuildTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws { dir = try TempDirectory.make("build") }

@@ -192,7 +192,7 @@ final class LlamaImportTests: XCTestCase {
         XCTAssertThrowsError(try ModelImporter.importModel(at: "/nonexistent/model.gguf", attention: .decomposed)) { error in
             let e = error as! IngotError
             XCTAssertEqual(e.kind, .unsupported)
-            XCTAssertEqual(e.message, "value decomposed for a llama checkpoint, expected fused (decomposed attention is written for BERT only)")
+            XCTAssertEqual(e.message, "value decomposed for a decoder checkpoint, expected fused (decomposed attention is written for BERT only)")
         }
     }
 
@@ -243,6 +243,51 @@ final class LlamaImportTests: XCTestCase {
         let model = try ModelImporter.importModel(at: try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4), "ok.gguf").path)
         XCTAssertEqual(model.tokenizer?.tokens.count, 4)
         XCTAssertEqual(model.graph.type(of: model.graph.outputs[0]).description, "f32[batch, seq, 4]")
+    }
+
+    /// Decoder importer: every checkpoint tensor is used or deliberately ignored.
+    func testUnusedTensorIsRefusedNamingIt() throws {
+        let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4,
+                                                          extraTensors: [("blk.0.attn_q.bias", [32])]), "extra.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 69)
+            XCTAssertEqual(e.description, url.path + ": not a LLaMA checkpoint Ingot can import: 1 tensor the graph does not use: blk.0.attn_q.bias")
+        }
+    }
+
+    /// LLaMA-3 frequency scaling is refused from metadata and tensor names, before any weight is read.
+    func testRopeFrequencyTensorIsRefusedNamingIt() throws {
+        let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4,
+                                                          extraTensors: [("rope_freqs.weight", [8])]), "rope_freqs.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind.exitCode, 69)
+            XCTAssertEqual(e.description, url.path + ": tensor rope_freqs.weight: present, expected absent (LLaMA-3 rope frequency scaling is not supported)")
+        }
+    }
+
+    /// qwen2 takes q/k/v biases from the table; without them the import lists the three missing.
+    func testTinyQwen2NeedsItsBiases() throws {
+        let biases: [(String, [UInt64])] = [("blk.0.attn_q.bias", [32]), ("blk.0.attn_k.bias", [32]), ("blk.0.attn_v.bias", [32])]
+        let model = try ModelImporter.importModel(at: try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4,
+                                                                                             architecture: "qwen2", extraTensors: biases), "qwen2.gguf").path)
+        XCTAssertEqual(model.architecture, "qwen2")
+        XCTAssertEqual(model.graph.nodes.filter { $0.op == .binary(.add) }.count, 3 + 2, "three biases, two residuals")
+        XCTAssertTrue(model.graph.text.contains("style = half"), "qwen2 GGUFs keep NEOX q/k rows")
+        let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4, architecture: "qwen2"), "qwen2-nobias.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            XCTAssertEqual((error as! IngotError).description,
+                           url.path + ": not a Qwen2 checkpoint Ingot can import: missing 3 tensors: blk.0.attn_q.bias [32], blk.0.attn_k.bias [32], blk.0.attn_v.bias [32]")
+        }
+    }
+
+    func testUnknownDecoderArchitectureIsRefusedFromMetadata() throws {
+        let url = try writeGGUF(TinyCheckpoints.llamaGGUF(tokens: ["a", "b", "c", "d"], vocabSize: 4, architecture: "mamba"), "mamba.gguf")
+        XCTAssertThrowsError(try ModelImporter.importModel(at: url.path)) { error in
+            XCTAssertEqual((error as! IngotError).description,
+                           url.path + ": general.architecture: value \"mamba\", expected one of \"llama\", \"qwen2\", \"gemma3\"")
+        }
     }
 
     /// Issue 14: an F32 norm weight retyped as Q4_0 (with data a Q4_0 block long, so the file

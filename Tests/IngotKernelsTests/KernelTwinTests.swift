@@ -135,6 +135,39 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    /// Sliding window: the query at position p sees keys p − window + 1 … p only.
+    func testAttentionSlidingWindow() {
+        for pool in pools {
+            for (seq, keySeq, heads, kv, d, offset, window) in [(9, 9, 4, 1, 4, 0, 3), (1, 12, 2, 1, 4, 11, 5), (3, 20, 6, 2, 5, 17, 4),
+                                                                 (140, 140, 2, 1, 4, 0, 50), (70, 100, 2, 2, 4, 30, 64)] {
+                let q = rng.array(seq * heads * d, scale: 2), k = rng.array(keySeq * kv * d, scale: 2), v = rng.array(keySeq * kv * d)
+                var fast = [Float](repeating: .nan, count: q.count), ref = fast, unbounded = fast
+                Kernels.attention(q: q, k: k, v: v, keyMask: nil, out: &fast, batch: 1, seq: seq, keySeq: keySeq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: true, queryOffset: offset, window: window, pool: pool)
+                ReferenceKernels.attention(q: q, k: k, v: v, keyMask: nil, out: &ref, batch: 1, seq: seq, keySeq: keySeq, heads: heads,
+                                           kvHeads: kv, headDim: d, scale: 0.3, causal: true, queryOffset: offset, window: window)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5, "window \(window) s\(seq) k\(keySeq) offset \(offset)")
+                Kernels.attention(q: q, k: k, v: v, keyMask: nil, out: &unbounded, batch: 1, seq: seq, keySeq: keySeq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: true, queryOffset: offset, pool: pool)
+                XCTAssertGreaterThan(maxAbsDiff(fast, unbounded), 1e-3, "the window bites at \(offset + seq) positions")
+                // A window no shorter than the context changes nothing.
+                var wide = fast
+                Kernels.attention(q: q, k: k, v: v, keyMask: nil, out: &wide, batch: 1, seq: seq, keySeq: keySeq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: true, queryOffset: offset, window: keySeq, pool: pool)
+                XCTAssertEqual(wide, unbounded)
+            }
+            // Window 1: every query sees only its own key, so the output is its own value row.
+            let (seq, heads, d) = (6, 2, 3)
+            let q = rng.array(seq * heads * d), k = rng.array(seq * d), v = rng.array(seq * d)
+            var out = [Float](repeating: .nan, count: q.count)
+            Kernels.attention(q: q, k: k, v: v, keyMask: nil, out: &out, batch: 1, seq: seq, keySeq: seq, heads: heads, kvHeads: 1,
+                              headDim: d, scale: 1, causal: true, queryOffset: 0, window: 1, pool: pool)
+            for t in 0..<seq {
+                for h in 0..<heads { XCTAssertEqual(Array(out[((t * heads + h) * d)..<((t * heads + h + 1) * d)]), Array(v[(t * d)..<((t + 1) * d)])) }
+            }
+        }
+    }
+
     func testRopeBothStylesAndAHandComputedCase() {
         for interleaved in [true, false] {
             let tokens = 5, heads = 3, d = 8

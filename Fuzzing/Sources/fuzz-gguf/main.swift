@@ -21,5 +21,5 @@ Fuzz.run { bytes in
        let tokenizer = Fuzz.reading("tokenizer", file: nil, { try makeTokenizer(spec) }) {
         Fuzz.exercise(tokenizer, text: Fuzz.sampleText)
     }
-    _ = Fuzz.reading("import", file: path) { try LlamaImporter.importGGUF(file) }
+    _ = Fuzz.reading("import", file: path) { try DecoderImporter.importGGUF(file) }
 }

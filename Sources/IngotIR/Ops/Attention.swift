@@ -16,14 +16,17 @@ public struct AttentionAttributes: Sendable, Hashable {
     public var scale: Float
     /// The runtime keeps k and v of earlier calls in a per-session cache and attends over them too.
     public var kvCache: Bool
+    /// Sliding window (causal only): query at position p sees keys p − window + 1 … p; 0 = unbounded.
+    public var window: Int
 
-    public init(heads: Int, kvHeads: Int, headDim: Int, causal: Bool, scale: Float, kvCache: Bool) {
+    public init(heads: Int, kvHeads: Int, headDim: Int, causal: Bool, scale: Float, kvCache: Bool, window: Int = 0) {
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
         self.causal = causal
         self.scale = scale
         self.kvCache = kvCache
+        self.window = window
     }
 }
 
@@ -37,6 +40,7 @@ extension Ops {
         public static let samples: [Op] = [
             .attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)),
             .attention(AttentionAttributes(heads: 2, kvHeads: 2, headDim: 4, causal: false, scale: 0.5, kvCache: false)),
+            .attention(AttentionAttributes(heads: 4, kvHeads: 1, headDim: 8, causal: true, scale: 0.25, kvCache: true, window: 3)),
         ]
 
         public static func op(_ a: AttentionAttributes) -> Op { .attention(a) }
@@ -47,35 +51,46 @@ extension Ops {
         public static func printedAttributes(_ a: AttentionAttributes) -> [(String, String)] {
             [("heads", String(a.heads)), ("kv_heads", String(a.kvHeads)), ("head_dim", String(a.headDim)),
              ("causal", String(a.causal)), ("scale", formatFloat(a.scale)), ("kv_cache", String(a.kvCache))]
+                + (a.window > 0 ? [("window", String(a.window))] : [])
         }
         public static func parseAttributes(name: String, _ text: inout AttributeText) throws -> AttentionAttributes {
-            AttentionAttributes(heads: try text.int("heads"), kvHeads: try text.int("kv_heads"), headDim: try text.int("head_dim"),
-                                causal: try text.bool("causal"), scale: try text.float("scale"), kvCache: try text.bool("kv_cache"))
+            let window = try text.has("window") ? text.int("window") : 0
+            return AttentionAttributes(heads: try text.int("heads"), kvHeads: try text.int("kv_heads"), headDim: try text.int("head_dim"),
+                                       causal: try text.bool("causal"), scale: try text.float("scale"), kvCache: try text.bool("kv_cache"),
+                                       window: window)
         }
-        /// u32 heads, u32 kv_heads, u32 head_dim, u8 flags (bit 0 causal, bit 1 kv_cache), f32 scale.
+        /// u32 heads, u32 kv_heads, u32 head_dim, u8 flags (bit 0 causal, bit 1 kv_cache, bit 2 window),
+        /// f32 scale, then u32 window when bit 2 is set.
         public static func encodeAttributes(_ a: AttentionAttributes, _ w: inout ByteWriter) {
             w.u32(UInt32(a.heads))
             w.u32(UInt32(a.kvHeads))
             w.u32(UInt32(a.headDim))
-            w.u8((a.causal ? 1 : 0) | (a.kvCache ? 2 : 0))
+            w.u8((a.causal ? 1 : 0) | (a.kvCache ? 2 : 0) | (a.window > 0 ? 4 : 0))
             w.f32(a.scale)
+            if a.window > 0 { w.u32(UInt32(a.window)) }
         }
         public static func decodeAttributes(_ r: inout ByteReader, _ field: String) throws -> AttentionAttributes {
             let heads = try r.smallCount(field + ".heads")
             let kvHeads = try r.smallCount(field + ".kv_heads")
             let headDim = try r.smallCount(field + ".head_dim")
             let flags = try r.u8(field + ".flags")
-            guard flags <= 3 else {
-                throw IngotError.badField(file: r.file, field + ".flags", seen: String(flags), expected: "bits 0 (causal) and 1 (kv_cache) only")
+            guard flags <= 7 else {
+                throw IngotError.badField(file: r.file, field + ".flags", seen: String(flags),
+                                          expected: "bits 0 (causal), 1 (kv_cache) and 2 (window) only")
             }
             let scale = try r.f32(field + ".scale")
-            return AttentionAttributes(heads: heads, kvHeads: kvHeads, headDim: headDim, causal: flags & 1 != 0, scale: scale, kvCache: flags & 2 != 0)
+            let window = try flags & 4 != 0 ? r.smallCount(field + ".window") : 0
+            return AttentionAttributes(heads: heads, kvHeads: kvHeads, headDim: headDim, causal: flags & 1 != 0, scale: scale,
+                                       kvCache: flags & 2 != 0, window: window)
         }
 
         public static func outputTypes(_ a: AttentionAttributes, _ t: [TensorType]) throws -> [TensorType] {
             let (q, k, v) = (t[0], t[1], t[2])
             guard a.heads > 0, a.kvHeads > 0, a.headDim > 0, a.heads % a.kvHeads == 0 else {
                 throw InferenceError("heads \(a.heads) must be a positive multiple of kv_heads \(a.kvHeads), head_dim \(a.headDim) positive")
+            }
+            guard a.window >= 0, a.window == 0 || a.causal || a.kvCache else {
+                throw InferenceError("window \(a.window): expected 0, or a positive window on causal attention")
             }
             for (x, what) in [(q, "q"), (k, "k"), (v, "v")] {
                 try requireFloat(x, what)

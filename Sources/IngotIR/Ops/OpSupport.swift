@@ -70,6 +70,9 @@ public struct AttributeText {
     /// Keys given but never read, sorted.
     var unused: [String] { values.keys.filter { !used.contains($0) }.sorted() }
 
+    /// Whether the list gives `key` (for attributes that have a default).
+    func has(_ key: String) -> Bool { values[key] != nil }
+
     mutating func text(_ key: String) throws -> String {
         guard let v = values[key] else { throw AttributeProblem("missing attribute '\(key)'") }
         used.insert(key)

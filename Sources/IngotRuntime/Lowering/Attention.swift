@@ -33,7 +33,7 @@ extension Ops.Attention: KernelLowering {
                 Kernels.attention(q: b.f32(0), k: cache.keys, v: cache.values, keyMask: nil, out: b.out(),
                                   batch: 1, seq: seq, keySeq: ctx.pastLength + seq, heads: attrs.heads, kvHeads: attrs.kvHeads,
                                   headDim: attrs.headDim, scale: attrs.scale, causal: true, queryOffset: ctx.pastLength,
-                                  pool: Threads.pool)
+                                  window: attrs.window, pool: Threads.pool)
             }
         }
         let hasMask = node.inputs.count == 4
@@ -41,7 +41,7 @@ extension Ops.Attention: KernelLowering {
             Kernels.attention(q: b.f32(0), k: b.f32(1), v: b.f32(2), keyMask: hasMask ? b.i32(3) : nil, out: b.out(),
                               batch: batch, seq: seq, keySeq: keySeq, heads: attrs.heads, kvHeads: attrs.kvHeads,
                               headDim: attrs.headDim, scale: attrs.scale, causal: attrs.causal, queryOffset: 0,
-                              pool: Threads.pool)
+                              window: attrs.window, pool: Threads.pool)
         }
     }
 }
