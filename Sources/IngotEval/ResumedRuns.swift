@@ -139,20 +139,24 @@ func liveValues(_ g: Graph, from: Int, to: Int? = nil, outputs: [ValueID]) -> [V
 
 /// The index of the first node of `candidate` that is not the same computation as `reference`'s
 /// node at that index: same op, and inputs and outputs of the same names and types, constants
-/// from the same sources. The graph inputs must match by name and type (else 0).
+/// from the same sources (or, up to 16 Ki elements, of the same bytes). The graph inputs must match by name and type (else 0).
 func firstDifferingNode(_ reference: Graph, _ candidate: Graph) -> Int {
     guard reference.inputs.map({ reference[$0].name }) == candidate.inputs.map({ candidate[$0].name }),
           reference.inputs.map({ reference.type(of: $0) }) == candidate.inputs.map({ candidate.type(of: $0) }) else { return 0 }
-    var referenceSources: [ValueID: ObjectIdentifier] = [:], candidateSources: [ValueID: ObjectIdentifier] = [:]
-    for c in reference.constants { if let s = c.source { referenceSources[c.value] = ObjectIdentifier(s) } }
-    for c in candidate.constants { if let s = c.source { candidateSources[c.value] = ObjectIdentifier(s) } }
+    var referenceSources: [ValueID: ConstantSource] = [:], candidateSources: [ValueID: ConstantSource] = [:]
+    for c in reference.constants { if let s = c.source { referenceSources[c.value] = s } }
+    for c in candidate.constants { if let s = c.source { candidateSources[c.value] = s } }
     let referenceConstants = Set(reference.constants.map(\.value)), candidateConstants = Set(candidate.constants.map(\.value))
     func same(_ a: ValueID, _ b: ValueID) -> Bool {
         guard reference[a].name == candidate[b].name, reference.type(of: a) == candidate.type(of: b),
               referenceConstants.contains(a) == candidateConstants.contains(b) else { return false }
         guard referenceConstants.contains(a) else { return true }
-        guard let s = referenceSources[a] else { return false }
-        return s == candidateSources[b]
+        guard let s = referenceSources[a], let t = candidateSources[b] else { return false }
+        if s === t { return true }
+        // Small constants made afresh per graph (SmoothQuant factors): the same bytes.
+        guard (reference.type(of: a).shape.elementCount ?? .max) <= 16384,
+              let x = try? s.load(), let y = try? t.load() else { return false }
+        return x.byteArray == y.byteArray
     }
     for i in 0..<min(reference.nodes.count, candidate.nodes.count) {
         let r = reference.nodes[i], c = candidate.nodes[i]
