@@ -113,6 +113,8 @@ struct BuildCommand: ParsableCommand {
             let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)
             // Only --calibration calibrates: with --eval alone, passes must not tune on the evaluation text.
             let calibrator = calibration == nil ? nil : data.map { ModelCalibrator(data: $0.calibration, models: models) }
+            // INGOT_WHOLE_RUNS=1: every candidate measured by a whole run (to compare build times; Formats/passes.md).
+            if let whole = getenv("INGOT_WHOLE_RUNS"), String(cString: whole) == "1" { calibrator?.resumesRuns = false }
             options.passContext = PassContext(calibrator: calibrator, verifyBetweenPasses: verifyPasses || PassContext.debugBuild, log: log)
             options.passContext.parallelFor = { count, body in ModelCalibrator.parallelFor(count, body) }
             options.passContext.progress = { [quiet = global.quiet] line in

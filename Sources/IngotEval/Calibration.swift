@@ -39,6 +39,15 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         var items: [Int]
     }
     private var referenceOutputs: [ReferenceKey: [[Float]]] = [:]
+    /// One graph's activations at the cuts resumed runs started from (ResumedRuns.swift).
+    var resumePoints: [ResumePoint] = []
+    /// Values (f32 or i32) the resume points may hold together: 64 Mi, 256 MB.
+    let maxResumeFloats = 64 << 20
+    /// Candidates measured by running only their nodes from the first one that differs from the reference.
+    public internal(set) var resumedRuns = 0
+    /// Measure a sentence-encoder candidate that shares its first nodes with the reference by
+    /// running it from there on the reference's kept activations (false: always whole runs).
+    public var resumesRuns = true
 
     public init(data: CalibrationData, models: GraphModels) {
         self.data = data
@@ -123,9 +132,15 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         return try outputError(reference: reference, candidate: candidate, items: (0..<n).map { $0 * data.count / n })
     }
 
+    public func outputError(reference: Graph, candidate: Graph, samples: Int?, base: Graph) throws -> Double {
+        let n = max(1, min(samples ?? data.count, data.count))
+        return try outputError(reference: reference, candidate: candidate, items: (0..<n).map { $0 * data.count / n }, base: base)
+    }
+
     /// The error on the given calibration items; the reference's outputs on the same items,
-    /// batched the same way, are computed once per reference graph and item set.
-    func outputError(reference: Graph, candidate: Graph, items: [Int]) throws -> Double {
+    /// batched the same way, are computed once per reference graph and item set. A candidate
+    /// that shares its first nodes with `base` (default: the reference) runs from there.
+    func outputError(reference: Graph, candidate: Graph, items: [Int], base: Graph? = nil) throws -> Double {
         let key = ReferenceKey(graph: reference.text.hashValue, items: items)
         let ref: [[Float]]
         if let known = referenceOutputs[key] {
@@ -135,7 +150,12 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
             referenceOutputs = referenceOutputs.filter { $0.key.graph == key.graph }
             referenceOutputs[key] = ref
         }
-        let got = try outputs(of: candidate, items: items)
+        let got: [[Float]]
+        if resumesRuns, let resumed = try resumedOutputs(base: base ?? reference, candidate: candidate, items: items) {
+            got = resumed
+        } else {
+            got = try outputs(of: candidate, items: items)
+        }
         switch data {
         case .sentences:
             let cosines = zip(ref, got).map { cosine($0, $1) }

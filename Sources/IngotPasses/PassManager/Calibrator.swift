@@ -40,6 +40,10 @@ public protocol Calibrator: Sendable {
     /// `outputError` on at most `samples` calibration items, evenly spaced through the data
     /// (the same items for every candidate): a cheaper first look at a candidate.
     func outputError(reference: Graph, candidate: Graph, samples: Int) throws -> Double
+    /// `outputError` on at most `samples` items (nil: all) of a candidate that differs from
+    /// `base` (the reference or another candidate) only from some node on: an implementation
+    /// may run the candidate from there on the base's activations. The value is the same.
+    func outputError(reference: Graph, candidate: Graph, samples: Int?, base: Graph) throws -> Double
     /// Calibration items (sentences or windows); 0 when unknown.
     var sampleCount: Int { get }
     /// The calibration data as training batches of graph inputs: `batchSize` padded sentences
@@ -51,6 +55,11 @@ extension Calibrator {
     /// Without a cheaper measurement, all of the data.
     public func outputError(reference: Graph, candidate: Graph, samples: Int) throws -> Double {
         try outputError(reference: reference, candidate: candidate)
+    }
+
+    public func outputError(reference: Graph, candidate: Graph, samples: Int?, base: Graph) throws -> Double {
+        guard let samples else { return try outputError(reference: reference, candidate: candidate) }
+        return try outputError(reference: reference, candidate: candidate, samples: samples)
     }
 
     public var sampleCount: Int { 0 }

@@ -205,14 +205,18 @@ struct Int8Quantizer {
         if let calibrator = context.calibrator, settings.sensitivity || settings.maxDrop < 1 {
             let count = calibrator.sampleCount
             let subset = settings.exhaustive || count == 0 ? nil : Self.subsetSize(of: count)
-            func fullError(_ candidate: Graph) throws -> Double {
+            // `base`: a candidate measured before that `candidate` matches up to some node (the
+            // calibrator may run it from there); nil: the float reference.
+            func fullError(_ candidate: Graph, base: Graph? = nil) throws -> Double {
                 measurements += 1
-                return try calibrator.outputError(reference: float, candidate: candidate)
+                guard let base else { return try calibrator.outputError(reference: float, candidate: candidate) }
+                return try calibrator.outputError(reference: float, candidate: candidate, samples: nil, base: base)
             }
-            func subsetError(_ candidate: Graph) throws -> Double {
-                guard let subset else { return try fullError(candidate) }
+            func subsetError(_ candidate: Graph, base: Graph? = nil) throws -> Double {
+                guard let subset else { return try fullError(candidate, base: base) }
                 subsetMeasurements += 1
-                return try calibrator.outputError(reference: float, candidate: candidate, samples: subset)
+                guard let base else { return try calibrator.outputError(reference: float, candidate: candidate, samples: subset) }
+                return try calibrator.outputError(reference: float, candidate: candidate, samples: subset, base: base)
             }
             // Every site's int8 weights once, layers in parallel; each candidate below reuses them.
             try prepare(sites, in: float)
@@ -228,28 +232,32 @@ struct Int8Quantizer {
                 func candidate() throws -> Graph {
                     try measured(float, sites: sites.filter { !keptFloat.contains($0.node) })
                 }
-                var error = try fullError(try candidate())
+                var current = try candidate()
+                var error = try fullError(current)
                 let ranked = sites.indices.sorted { (sensitivity[sites[$0].node] ?? 0) > (sensitivity[sites[$1].node] ?? 0) }
                 // With 7-bit weights the most sensitive layers first go back to 8 bits (the s8 × s8
                 // kernel, or packed with 7-bit codes after `pack:eight-bit=u7`; still int8) — each
                 // kept only if the output error falls — and only then to float. The fast search
                 // first measures a widening on the subset and confirms on all the data only the
                 // ones that lower the subset error; every kept change is confirmed on all of it.
+                // A widening differs from the current graph from its layer on, which is where
+                // the calibrator may start running it.
                 var widened = 0
-                var currentSubsetError = subset != nil && error > budget ? try subsetError(try candidate()) : 0
+                var currentSubsetError = subset != nil && error > budget ? try subsetError(current) : 0
                 for i in ranked where error > budget && sites[i].limit < 127 {
                     sites[i].limit = 127
                     let next = try candidate()
                     if subset != nil {
-                        let screened = try subsetError(next)
+                        let screened = try subsetError(next, base: current)
                         guard screened < currentSubsetError else {
                             sites[i].limit = 63
                             continue
                         }
-                        let wider = try fullError(next)
+                        let wider = try fullError(next, base: current)
                         if wider < error {
                             error = wider
                             currentSubsetError = screened
+                            current = next
                             widened += 1
                             context.log("quantize: \(widened) layer(s) at 8 bits, output error \(error)")
                         } else {
@@ -257,9 +265,10 @@ struct Int8Quantizer {
                         }
                         continue
                     }
-                    let wider = try fullError(next)
+                    let wider = try fullError(next, base: current)
                     if wider < error {
                         error = wider
+                        current = next
                         widened += 1
                         context.log("quantize: \(widened) layer(s) at 8 bits, output error \(error)")
                     } else {
