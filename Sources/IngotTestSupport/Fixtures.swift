@@ -38,11 +38,6 @@ public enum TestPaths {
     /// Qwen2.5-Coder 0.5B Instruct Q4_K_M GGUF (scripts/setup.sh --zoo qwen2.5-0.5b).
     public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
 
-    /// Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (zoo, `scripts/setup.sh --zoo qwen2.5-0.5b`).
-    public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
-    /// Gemma 3 270M Q4_K_M GGUF (zoo, `scripts/setup.sh --zoo gemma3-270m`).
-    public static var gemma3GGUF: URL { models.appendingPathComponent("gemma-3-270m-q4_k_m.gguf") }
-
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Returns the path if it exists; otherwise nil (the caller skips), or a failure message in CI.
