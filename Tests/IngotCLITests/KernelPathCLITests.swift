@@ -34,10 +34,7 @@ final class KernelPathCLITests: XCTestCase {
     }
 
     func testBenchRecordsTheKernelPathAndCPUFlags() throws {
-        guard let model = TestPaths.require(TestPaths.miniLMDir) else {
-            if TestPaths.isCI { XCTFail("MiniLM missing") }
-            throw XCTSkip("MiniLM not cached")
-        }
+        let model = try requireModel(TestPaths.miniLMDir)
         let dir = try TempDirectory.make("kernel-path")
         defer { try? FileManager.default.removeItem(at: dir) }
         let artifact = dir.appendingPathComponent("m.ingot").path

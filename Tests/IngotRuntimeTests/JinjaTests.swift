@@ -135,7 +135,10 @@ final class JinjaTests: XCTestCase {
     }
 
     func variables(_ json: String) throws -> [String: JinjaValue] {
-        guard case .dict(let d) = JinjaValue(json: try JSONValue.parse(Array(json.utf8))) else { throw XCTSkip("not an object") }
+        guard case .dict(let d) = JinjaValue(json: try JSONValue.parse(Array(json.utf8))) else {
+            XCTFail("the test's JSON is not an object: \(json)")
+            return [:]
+        }
         var out: [String: JinjaValue] = [:]
         for k in d.keys { out[k] = d[k] }
         return out
