@@ -9,6 +9,8 @@
 //   artifact     the tiny models built by ArtifactBuilder (float32, fused, int8 packed,
 //                sparse, int8 weight-only), rewritten with every section and tensor raw
 //   tokenizer    the two tiny models' TOKN sections
+//   pytorch      the PyTorch fixtures (Fixtures/pytorch: zip and legacy layouts, every dtype,
+//                views, the hostile pickles)
 //   vocab, recipe, jsonl, report, encode: small text files (recipes of Formats/passes.md,
 //                the fixture reports and a --fail-if line, dev sentences)
 // Run from the repository root: scripts/fuzz.sh --seeds. The same models give the same
@@ -304,7 +306,7 @@ func build(_ source: String, passes: String, _ name: String) throws -> String {
 do {
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: work) }
-    for target in ["safetensors", "gguf", "artifact", "tokenizer", "vocab", "recipe", "jsonl", "report", "encode"] {
+    for target in ["safetensors", "gguf", "artifact", "tokenizer", "vocab", "recipe", "jsonl", "report", "encode", "pytorch"] {
         try? FileManager.default.removeItem(atPath: output + "/" + target)
     }
 
@@ -333,6 +335,14 @@ do {
     for name in ["tiny-bert", "tiny-llama-fused"] {
         let reader = try ArtifactReader(path: work + "/" + name + ".ingot")
         try seed("tokenizer", name + ".tokn", try reader.payload(.tokenizer)!)
+    }
+
+    // PyTorch .bin files, as torch wrote them
+    for (folder, file) in [("tiny-bert/zip", "pytorch_model.bin"), ("tiny-bert/legacy", "pytorch_model.bin"),
+                           ("mixed/zip", "mixed.bin"), ("mixed/legacy", "mixed.bin"), ("hostile", "os-system.bin"),
+                           ("hostile", "os-system-legacy.bin"), ("hostile", "plain-pickle.bin")] {
+        try seed("pytorch", folder.replacingOccurrences(of: "/", with: "-") + "-" + file,
+                 try readFile("Fixtures/pytorch/\(folder)/\(file)"))
     }
 
     // vocab.txt
