@@ -654,9 +654,12 @@ public enum EncoderImporter {
         guard let stored = file["tokenizer.ggml.tokens"]?.stringArray, !stored.isEmpty else {
             throw IngotError(.format, file: file.path, location: "tokenizer.ggml.tokens", "missing or empty, expected the WordPiece vocabulary")
         }
+        // Compared by bytes: "▁" + a combining mark (Devanagari vowel signs) is one Character.
+        let marker = Array("▁".utf8)
         let tokens = stored.map { t -> String in
-            if t.hasPrefix("▁") { return String(t.dropFirst()) }
-            if t.count >= 2, t.hasPrefix("["), t.hasSuffix("]") { return t }
+            let bytes = Array(t.utf8)
+            if bytes.starts(with: marker) { return String(decoding: bytes.dropFirst(marker.count), as: UTF8.self) }
+            if bytes.count >= 2, bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]") { return t }
             return "##" + t
         }
         guard tokens.count <= TokenizerSpec.maxTokens else {

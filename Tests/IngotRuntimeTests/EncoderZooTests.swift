@@ -48,6 +48,7 @@ enum EncoderZoo {
             worst = min(worst, cosine(got, ref))
             maxAbs = max(maxAbs, zip(got, ref).map { abs($0 - $1) }.max()!)
         }
+        print("\(model) \(name): worst cosine \(worst), max abs \(maxAbs) over \(ids.count) sentences")
         return (worst, maxAbs)
     }
 
@@ -62,6 +63,7 @@ enum EncoderZoo {
             XCTAssertEqual(hidden.shape, [1, ids.count, expected.count / ids.count])
             worst = max(worst, zip(hidden.floats!, expected).map { abs($0 - $1) }.max()!)
         }
+        print("\(model) \(prefix)_0…3: max abs \(worst)")
         return worst
     }
 
@@ -81,6 +83,7 @@ enum EncoderZoo {
             let start = i * seq * h
             worst = max(worst, zip(x, hidden[start..<(start + row.count * h)]).map { abs($0 - $1) }.max()!)
         }
+        print("\(model) padded batch of \(ids.count) vs alone: max abs \(worst)")
         return worst
     }
 }
@@ -142,10 +145,13 @@ final class NomicBertZooTests: XCTestCase {
 
     /// llama.cpp's vocabulary mapped back is bert-base-uncased's vocab.txt (MiniLM's), line for line.
     func testVocabularyMapsBackToVocabTxt() throws {
-        let vocab = try String(contentsOf: try requireModel(TestPaths.miniLMDir).appendingPathComponent("vocab.txt"), encoding: .utf8)
-        let lines = vocab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        let vocab = try Data(contentsOf: try requireModel(TestPaths.miniLMDir).appendingPathComponent("vocab.txt"))
+        let lines = vocab.split(separator: UInt8(ascii: "\n")).map { Array($0) }
         let model = try Model(path: try Self.artifact.path())
-        XCTAssertEqual(model.tokenizerSpec?.tokens, lines)
+        let tokens = try XCTUnwrap(model.tokenizerSpec?.tokens).map { Array($0.utf8) }
+        XCTAssertEqual(tokens.count, lines.count)
+        let differing = zip(tokens, lines).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        XCTAssertEqual(differing.count, 0, "first differing ids: \(differing.prefix(5))")
     }
 
     func testTokenIDsMatchTheReference() throws {
@@ -163,6 +169,7 @@ final class NomicBertZooTests: XCTestCase {
     }
 
     func testPaddedBatchEqualsEachSentenceAlone() throws {
-        XCTAssertLessThanOrEqual(try EncoderZoo.paddedBatchDifference(try encoder(), "nomic-embed-text-v1.5"), 1e-5)
+        // Hidden values reach 11 here (MPNet's 0.7): 1e-5 is a few float32 ulps of them.
+        XCTAssertLessThanOrEqual(try EncoderZoo.paddedBatchDifference(try encoder(), "nomic-embed-text-v1.5"), 5e-5)
     }
 }
