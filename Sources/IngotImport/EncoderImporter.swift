@@ -66,6 +66,8 @@ public struct EncoderArchitecture: Sendable {
     public var tokenTypes: Bool
     /// One relative position bias table [buckets, heads] shared by every layer (MPNet).
     public var relativeBias: Bool
+    /// Distance at which the logarithmic buckets reach the last one (transformers fixes 128 for MPNet).
+    public var relativeMaxDistance: Int = 0
     /// q, k, v in one [3H, H] matrix (rows q, then k, then v).
     public var fusedQKV: Bool
     /// Attention projections carry biases.
@@ -98,7 +100,7 @@ public struct EncoderArchitecture: Sendable {
         prefixes: ["distilbert.", ""], ignoredTensors: ["embeddings.position_ids"])
     public static let mpnet = EncoderArchitecture(
         name: "mpnet", displayName: "MPNet", positions: .learnedAfterPadding, tokenTypes: false, relativeBias: true,
-        fusedQKV: false, attentionBiases: true, feedForward: .gelu, names: { EncoderTensorNames.mpnet($0) }, prefixes: ["mpnet.", ""],
+        relativeMaxDistance: 128, fusedQKV: false, attentionBiases: true, feedForward: .gelu, names: { EncoderTensorNames.mpnet($0) }, prefixes: ["mpnet.", ""],
         ignoredTensors: ["pooler.dense.weight", "pooler.dense.bias", "embeddings.position_ids"])
     public static let nomicBert = EncoderArchitecture(
         name: "nomic-bert", displayName: "nomic-bert", positions: .rotary, tokenTypes: true, relativeBias: false,
@@ -129,6 +131,8 @@ public struct EncoderHyperParameters: Sendable {
     public var typeVocab: Int
     public var normEps: Float
     public var gelu: GELUApproximation
+    /// The activation's name as the checkpoint gives it ("gelu", "gelu_new", …), for metadata.
+    public var activationName: String = "gelu"
     /// First position-table row a sequence uses (padding_idx + 1 for RoBERTa-style tables).
     public var positionOffset: Int
     public var relativeBuckets: Int
@@ -329,7 +333,7 @@ public enum EncoderImporter {
         let summary = pipeline?.summary ?? (pooling: "none", dense: "none", normalize: false)
         return ImportedModel(
             architecture: arch.name, graph: g, tokenizer: tokenizer,
-            hyperParameters: hp.described + [("hidden_act", hp.gelu == .erf ? "gelu" : "gelu_tanh"),
+            hyperParameters: hp.described + [("hidden_act", hp.activationName),
                                              ("pooling", summary.pooling), ("dense", summary.dense), ("normalize", "\(summary.normalize)")],
             sourceFiles: tensors.sourceFiles + [directory + "/config.json"] + (pipeline?.files ?? []))
     }
@@ -370,10 +374,12 @@ public enum EncoderImporter {
             throw IngotError(.format, file: config.path, location: "pad_token_id",
                              "value \(offset - 1): positions start at row \(offset), expected at least two of the \(maxPositions) rows of the position table past it")
         }
-        return EncoderHyperParameters(
+        var hp = EncoderHyperParameters(
             hidden: hidden, layers: layers, heads: heads, intermediate: intermediate, vocab: vocab, maxPositions: maxPositions,
             typeVocab: typeVocab, normEps: eps, gelu: act == "gelu" ? .erf : .tanh, positionOffset: offset,
-            relativeBuckets: buckets, relativeMaxDistance: arch.relativeBias ? 128 : 0, contextLength: maxPositions - offset)
+            relativeBuckets: buckets, relativeMaxDistance: arch.relativeMaxDistance, contextLength: maxPositions - offset)
+        hp.activationName = act
+        return hp
     }
 
     /// Binds every weight the family reads (problems are collected by `w`; call `w.finish()`).
@@ -617,7 +623,7 @@ public enum EncoderImporter {
         let theta = Float(file[p + "rope.freq_base"]?.float ?? 10000)
         let vocab = file.tensor(named: EncoderTensorNames.gguf.word)?.shape.first ?? file["tokenizer.ggml.tokens"]?.stringArray?.count ?? 0
         let types = file.tensor(named: EncoderTensorNames.gguf.tokenType)?.shape.first ?? int("tokenizer.ggml.token_type_count")
-        var hp = EncoderHyperParameters(
+        let hp = EncoderHyperParameters(
             hidden: hidden, layers: int(p + "block_count", range: 1...1024), heads: heads, intermediate: int(p + "feed_forward_length"),
             vocab: vocab, maxPositions: 0, typeVocab: types, normEps: eps, gelu: .erf, ropeTheta: theta, contextLength: context)
         if hidden % heads != 0 { invalid.append("\(p)embedding_length: value \(hidden), expected a multiple of \(p)attention.head_count \(heads)") }
@@ -625,7 +631,7 @@ public enum EncoderImporter {
         if !(eps > 0 && eps < 1) { invalid.append("\(p)attention.layer_norm_epsilon: value \(eps), expected a number in (0, 1)") }
         if !(theta > 1) { invalid.append("\(p)rope.freq_base: value \(theta), expected a number > 1") }
         if vocab <= 0 { invalid.append("no \(EncoderTensorNames.gguf.word) or tokenizer.ggml.tokens to count the vocabulary") }
-        if let causal = file[p + "attention.causal"], causal.int != 0, causal.summary != "false" {
+        if let causal = file[p + "attention.causal"], causal.bool != false {
             unsupported.append("\(p)attention.causal: value \(causal.summary), expected false (a bidirectional encoder)")
         }
         if let dims = file[p + "rope.dimension_count"]?.int, dims != hp.headDim {
@@ -644,7 +650,6 @@ public enum EncoderImporter {
         }
         guard unsupported.isEmpty else { throw IngotError(.unsupported, file: file.path, (unsupported + invalid).joined(separator: "; ")) }
         guard invalid.isEmpty else { throw IngotError(.format, file: file.path, invalid.joined(separator: "; ")) }
-        hp.maxPositions = 0
         return (hp, pooling)
     }
 
