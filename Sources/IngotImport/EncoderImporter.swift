@@ -326,8 +326,9 @@ public enum EncoderImporter {
         try g.verify()
 
         let tokenizer = try wordPieceTokenizer(directory: directory, maxPositions: hp.contextLength)
+            ?? tokenizerJSONWordPiece(directory: directory, maxPositions: hp.contextLength)
         if let tokenizer {
-            try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + "/vocab.txt",
+            try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + (fileExists(directory + "/vocab.txt") ? "/vocab.txt" : "/tokenizer.json"),
                                     table: names.word, rows: hp.vocab, hidden: hp.hidden)
         }
         let summary = pipeline?.summary ?? (pooling: "none", dense: "none", normalize: false)
@@ -698,6 +699,70 @@ public enum EncoderImporter {
     }
 
     // MARK: Tokenizer of a Hugging Face folder
+
+    /// A WordPiece tokenizer from tokenizer.json alone (a folder without vocab.txt): the model's
+    /// vocabulary (ids 0..<n, each once), its unk token, the BertNormalizer's settings, [CLS]/[SEP]
+    /// (or `<s>`/`</s>`) from the post-processor, the pad token from `padding`, else by name;
+    /// max_seq_length from sentence_bert_config.json, else the model's positions (tokenizer.json's
+    /// own truncation and padding are not the sentence-transformers settings). nil when there is
+    /// no tokenizer.json or its model is not WordPiece (BPE and Unigram are not read).
+    static func tokenizerJSONWordPiece(directory: String, maxPositions: Int) throws -> TokenizerSpec? {
+        let path = directory + "/tokenizer.json"
+        guard fileExists(path) else { return nil }
+        let file = try MappedFile(path: path)
+        let root = try JSONValue.parse(file.bytes, file: path)
+        guard root["model"]?["type"]?.string == "WordPiece" else { return nil }
+        guard let vocab = root["model"]?["vocab"]?.object, !vocab.isEmpty else {
+            throw IngotError(.format, file: path, location: "model.vocab", "missing or empty, expected an object of token ids")
+        }
+        var tokens = [String?](repeating: nil, count: vocab.count)
+        for (token, idValue) in vocab {
+            guard let id = idValue.int, id >= 0, id < vocab.count, tokens[id] == nil else {
+                throw IngotError(.format, file: path, location: "model.vocab[\"\(token)\"]",
+                                 "value \(idValue.serialized(pretty: false)), expected a distinct id in 0..<\(vocab.count)")
+            }
+            guard token.utf8.count <= TokenizerSpec.maxTokenBytes else {
+                throw IngotError(.format, file: path, location: "model.vocab", "a token of \(token.utf8.count) bytes, expected at most \(TokenizerSpec.maxTokenBytes)")
+            }
+            tokens[id] = token
+        }
+        let list = tokens.map { $0! }
+        guard list.count <= TokenizerSpec.maxTokens else {
+            throw IngotError(.format, file: path, "\(list.count) tokens, expected at most \(TokenizerSpec.maxTokens)")
+        }
+        let normalizer = root["normalizer"]
+        let lowercase = normalizer?["lowercase"]?.bool ?? true
+        let stripAccents = normalizer?["strip_accents"]?.bool ?? lowercase
+        let splitCJK = normalizer?["handle_chinese_chars"]?.bool ?? true
+        let prefix = root["model"]?["continuing_subword_prefix"]?.string ?? "##"
+        let maxChars = root["model"]?["max_input_chars_per_word"]?.int ?? 100
+        var special: [String: Int32] = [:]
+        func id(_ token: String?) -> Int32? { token.flatMap { list.firstIndex(of: $0) }.map(Int32.init) }
+        special["unk"] = id(root["model"]?["unk_token"]?.string)
+        let post = root["post_processor"]
+        special["cls"] = post?["cls"]?[1]?.int.map(Int32.init) ?? id("[CLS]") ?? id("<s>")
+        special["sep"] = post?["sep"]?[1]?.int.map(Int32.init) ?? id("[SEP]") ?? id("</s>")
+        special["pad"] = root["padding"]?["pad_id"]?.int.map(Int32.init) ?? id("[PAD]") ?? id("<pad>")
+        let roberta = post?["type"]?.string == "RobertaProcessing"
+        if let mask = roberta ? id("<mask>") ?? id("[MASK]") : id("[MASK]") ?? id("<mask>") { special["mask"] = mask }
+        for required in ["unk", "cls", "sep", "pad"] {
+            guard let v = special[required], v >= 0, Int(v) < list.count else {
+                throw IngotError(.format, file: path, "no \(required) token found (model.unk_token, post_processor cls/sep, padding.pad_id, or by name)")
+            }
+        }
+        var maxLength = maxPositions
+        let stConfigPath = directory + "/sentence_bert_config.json"
+        if fileExists(stConfigPath) {
+            var cfg = try ConfigFile(path: stConfigPath)
+            maxLength = min(cfg.int("max_seq_length", range: 2...maxPositions), maxPositions)
+            try cfg.finish()
+        }
+        return TokenizerSpec(
+            kind: .wordPiece, tokens: list, merges: [], tokenTypes: [], preTokenizer: "bert",
+            lowercase: lowercase, stripAccents: stripAccents, splitCJK: splitCJK,
+            continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars, maxLength: maxLength,
+            specialTokens: special, addBOS: false, addEOS: false, chatTemplate: nil)
+    }
 
     /// WordPiece vocabulary (vocab.txt) with BertTokenizer settings and special tokens from
     /// tokenizer_config.json (cls_token, sep_token, … — MPNet's `<s>`, `</s>`; else [CLS], [SEP], …)

@@ -11,6 +11,7 @@ import XCTest
 import IngotCheckpoint
 import IngotCore
 import IngotTestSupport
+@testable import IngotImport
 @testable import IngotRuntime
 
 enum EncoderZoo {
@@ -110,6 +111,22 @@ final class MPNetZooTests: XCTestCase {
 
     func testTokenIDsMatchTheReference() throws {
         try EncoderZoo.checkTokenIDs(try encoder(), "all-mpnet-base-v2")
+    }
+
+    /// Without vocab.txt the folder's tokenizer.json gives the same tokenizer (ids, specials,
+    /// normalisation, sentence-transformers' max_seq_length rather than tokenizer.json's 128).
+    func testTokenizerJSONAloneGivesTheSameTokenizer() throws {
+        let folder = try requireModel(TestPaths.mpnetDir)
+        let dir = try TempDirectory.make()
+        for name in ["tokenizer.json", "sentence_bert_config.json"] {
+            try FileManager.default.copyItem(at: folder.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let fromVocab = try XCTUnwrap(try EncoderImporter.wordPieceTokenizer(directory: folder.path, maxPositions: 512))
+        let fromJSON = try XCTUnwrap(try EncoderImporter.tokenizerJSONWordPiece(directory: dir.path, maxPositions: 512))
+        XCTAssertEqual(fromJSON.tokens, fromVocab.tokens)
+        XCTAssertEqual(fromJSON.specialTokens, fromVocab.specialTokens)
+        XCTAssertEqual([fromJSON.lowercase, fromJSON.stripAccents, fromJSON.splitCJK], [fromVocab.lowercase, fromVocab.stripAccents, fromVocab.splitCJK])
+        XCTAssertEqual(fromJSON.maxLength, 384)
     }
 
     func testEmbeddingsMatchTheReference() throws {
