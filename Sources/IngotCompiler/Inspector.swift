@@ -106,10 +106,16 @@ public enum Inspector {
         for key in ["general.name"] + sizeKeys + ["tokenizer.ggml.model", "tokenizer.ggml.pre"] {
             if let v = file[key] { result.facts.append((key, v.summary)) }
         }
-        // What the decoder importer would do with it, from metadata alone.
-        let support = DecoderImporter.support(file)
-        result.facts += support.facts.map { ("decoder.\($0.0)", $0.1) }
-        result.facts.append(("decoder_support", support.supported ? "supported" : "not supported: " + support.problems.joined(separator: "; ")))
+        // What the encoder or decoder importer would do with it, from metadata alone.
+        if EncoderImporter.isEncoderGGUF(file) {
+            let support = EncoderImporter.support(file)
+            result.facts += support.facts.map { ("encoder.\($0.0)", $0.1) }
+            result.facts.append(("encoder_support", support.problems.isEmpty ? "supported" : "not supported: " + support.problems.joined(separator: "; ")))
+        } else {
+            let support = DecoderImporter.support(file)
+            result.facts += support.facts.map { ("decoder.\($0.0)", $0.1) }
+            result.facts.append(("decoder_support", support.supported ? "supported" : "not supported: " + support.problems.joined(separator: "; ")))
+        }
         if let tokens = file["tokenizer.ggml.tokens"]?.stringArray { result.facts.append(("tokenizer.tokens", "\(tokens.count)")) }
         if let merges = file["tokenizer.ggml.merges"]?.stringArray { result.facts.append(("tokenizer.merges", "\(merges.count)")) }
         if file["tokenizer.ggml.model"] != nil {

@@ -7,8 +7,11 @@ import IngotCheckpoint
 import IngotIR
 
 public struct ImportedModel {
-    /// "bert", or a decoder family of DecoderArchitecture ("llama", "qwen2", "gemma3").
+    /// An encoder family of EncoderArchitecture ("bert", "mpnet", "nomic-bert", …), or a decoder
+    /// family of DecoderArchitecture ("llama", "qwen2", "gemma3").
     public var architecture: String
+    /// A sentence encoder (inputs input_ids, attention_mask, token_type_ids, position_ids), not a language model.
+    public var isEncoder: Bool { EncoderArchitecture.named(architecture) != nil }
     public var graph: Graph
     public var tokenizer: TokenizerSpec?
     /// Hyper-parameters as (key, value) in a fixed order, e.g. ("hidden_size", "384").
@@ -31,7 +34,9 @@ public enum ModelImporter {
         }
         if path.hasSuffix(".gguf") {
             try fusedOnly("decoder")
-            return try DecoderImporter.importGGUF(try GGUFFile(path: path))
+            let file = try GGUFFile(path: path)
+            if EncoderImporter.isEncoderGGUF(file) { return try EncoderImporter.importGGUF(file) }
+            return try DecoderImporter.importGGUF(file)
         }
         let directory: String
         if path.hasSuffix(".safetensors") || path.hasSuffix(".json") || PyTorchCheckpoint.isCheckpointFile(path) {
@@ -47,15 +52,18 @@ public enum ModelImporter {
         var config = try ConfigFile(path: configPath)
         let modelType = config.string("model_type", default: "")
         let tensors = try checkpointTensors(path: path, directory: directory)
+        if let arch = EncoderArchitecture.huggingFace.first(where: { $0.name == modelType }) {
+            return try EncoderImporter.importModel(directory: directory, config: config, tensors: tensors, architecture: arch,
+                                                   attention: attention)
+        }
         switch modelType {
-        case "bert":
-            return try BertImporter.importModel(directory: directory, config: config, tensors: tensors, attention: attention)
         case "llama":
             try fusedOnly("llama")
             return try LlamaImporter.importSafetensors(directory: directory, config: config, tensors: tensors)
         default:
+            let known = EncoderArchitecture.huggingFace.map(\.name) + ["llama"]
             throw IngotError(.unsupported, file: configPath, location: "model_type",
-                             "value \"\(modelType)\", expected one of \"bert\", \"llama\"")
+                             "value \"\(modelType)\", expected one of \(known.map { "\"\($0)\"" }.joined(separator: ", "))")
         }
     }
 }

@@ -43,6 +43,35 @@ struct WeightBinder {
             return graph.addConstant(names[0], type, source: nil)
         }
         if let existing = graph.value(named: name), graph.isConstant(existing) { return existing }
+        check(name, shape)
+        return graph.addConstant(name, type, source: tensors.float32Source(name))
+    }
+
+    /// Rows `rows` of the 2-D tensor `name` (expected [shape[0], shape[1]]) as a float32 constant
+    /// named `constantName` [rows.count, shape[1]]: a fused q/k/v matrix's parts, a position
+    /// table past its offset rows.
+    mutating func weightRows(_ graph: inout Graph, _ name: String, _ shape: [Int], rows: Range<Int>, as constantName: String) -> ValueID {
+        let type = TensorType(.f32, Shape(fixed: [rows.count, shape[1]]))
+        guard has(name) else {
+            missing.append(name + " \(Shape(fixed: shape))")
+            return graph.addConstant(constantName, type, source: nil)
+        }
+        if let existing = graph.value(named: constantName), graph.isConstant(existing) { return existing }
+        check(name, shape)
+        let whole = tensors.float32Source(name)
+        let width = shape[1]
+        let source = ConstantSource(origin: whole.origin + " rows \(rows.lowerBound)..<\(rows.upperBound)", loader: {
+            let full = try whole.load()
+            let bytes = (rows.lowerBound * width * 4)..<(rows.upperBound * width * 4)
+            guard bytes.upperBound <= full.byteCount else {
+                throw IngotError(.format, location: name, "\(full.byteCount) bytes, expected at least \(bytes.upperBound) for rows \(rows)")
+            }
+            return TensorBuffer(borrowing: UnsafeRawBufferPointer(rebasing: full.raw[bytes]), owner: full)
+        }, release: { whole.release() })
+        return graph.addConstant(constantName, type, source: source)
+    }
+
+    private mutating func check(_ name: String, _ shape: [Int]) {
         let (seen, storedType) = tensors.tensorInfo(name)!
         if WeightBinder.integerTypes.contains(storedType.lowercased()) {
             // Integer bytes are not weights; converting them by value builds garbage.
@@ -54,7 +83,6 @@ struct WeightBinder {
             mismatched.append("\(name): shape \(Shape(fixed: seen)), expected \(Shape(fixed: shape))")
         }
         used.insert(name)
-        return graph.addConstant(name, type, source: tensors.float32Source(name))
     }
 
     mutating func weight(_ graph: inout Graph, _ name: String, _ shape: [Int]) -> ValueID {

@@ -9,6 +9,19 @@ import CKernels
 import Glibc
 #endif
 
+/// A relative attention bias: table [buckets, heads] indexed by Kernels.relativePositionBucket.
+public struct RelativeBias {
+    public var table: UnsafePointer<Float>
+    public var buckets: Int
+    public var maxDistance: Int
+
+    public init(table: UnsafePointer<Float>, buckets: Int, maxDistance: Int) {
+        self.table = table
+        self.buckets = buckets
+        self.maxDistance = maxDistance
+    }
+}
+
 public enum Kernels {
     /// out[m, n] = a[m, k] · (transposeB ? b[n, k]ᵀ : b[k, n]); single-threaded BLAS calls split over
     /// the pool by rows of `a`, or by output columns when m is small (decode: one GEMV per slice).
@@ -211,11 +224,18 @@ public enum Kernels {
     /// its softmax or its P·V at all, and both products are the row-invariant kernels of
     /// ingot_f32rows.h, so a sequence gets the same bits alone and in any padded batch. Only a
     /// decoding step (causal, one query) takes BLAS GEMVs, which need no copy of the cache.
+    /// `relative`: a bias table [buckets, H] added to the scaled score of query position p and
+    /// key j at row relativePositionBucket(p − j) (MPNet / T5 relative attention bias).
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<Float>,
                                  batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
-                                 scale: Float, causal: Bool, queryOffset: Int, window: Int = 0, pool: ThreadPool) {
+                                 scale: Float, causal: Bool, queryOffset: Int, window: Int = 0,
+                                 relative: RelativeBias? = nil, pool: ThreadPool) {
         let group = H / KV
+        // Bucket of query position p and key j at [p − j + keySeq − 1].
+        let buckets = relative.map { r in
+            (0..<(queryOffset + seq + keySeq - 1)).map { Int32(relativePositionBucket($0 - (keySeq - 1), buckets: r.buckets, maxDistance: r.maxDistance)) }
+        } ?? []
         let block = min(seq, causal ? attentionQueryBlock / 2 : attentionQueryBlock)
         let blocks = (seq + block - 1) / block
         pool.parallelFor(batch * H * blocks) { work in
@@ -267,7 +287,12 @@ public enum Kernels {
                     let visible = causal ? min(keys, queryOffset + q0 + i + 1) : keys
                     let first = window > 0 ? min(max(0, queryOffset + q0 + i + 1 - window), visible) : 0
                     for j in 0..<first { row[j] = -Float.infinity }
-                    for j in first..<visible { row[j] += bias[j] }
+                    if let relative {
+                        let p = queryOffset + q0 + i + keySeq - 1
+                        for j in first..<visible { row[j] += relative.table[Int(buckets[p - j]) * H + h] + bias[j] }
+                    } else {
+                        for j in first..<visible { row[j] += bias[j] }
+                    }
                     for j in visible..<keys { row[j] = -Float.infinity }
                     softmaxRow(row, keys)
                 }
@@ -278,6 +303,20 @@ public enum Kernels {
                 }
             }
         }
+    }
+
+    /// Bucket of a relative position n = query position − key position, as MPNet and T5 define
+    /// it: keys after the query take the upper half of the buckets; within a half, distances
+    /// below a quarter of the buckets are exact, larger ones logarithmic up to `maxDistance`
+    /// (computed in float32 as PyTorch does), capped at the half's last bucket.
+    public static func relativePositionBucket(_ n: Int, buckets: Int, maxDistance: Int) -> Int {
+        let half = buckets / 2, exact = half / 2
+        let base = n < 0 ? half : 0
+        let m = abs(n)
+        if m < exact { return base + m }
+        let ratio = Float(log(Double(maxDistance) / Double(exact)))
+        let scaled = logf(Float(m) / Float(exact)) / ratio * Float(half - exact)
+        return base + min(exact + Int(scaled), half - 1)
     }
 
     /// Queries per attention tile: scores are [block, keys] per (batch, head, tile), never

@@ -114,7 +114,8 @@ public enum ReferenceKernels {
     public static func attention<T: ReferenceScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>,
                                                      keyMask: UnsafePointer<Int32>?, out: UnsafeMutablePointer<T>,
                                                      batch: Int, seq: Int, keySeq: Int, heads H: Int, kvHeads KV: Int, headDim D: Int,
-                                                     scale: Float, causal: Bool, queryOffset: Int, window: Int = 0) {
+                                                     scale: Float, causal: Bool, queryOffset: Int, window: Int = 0,
+                                                     relative: RelativeBias? = nil) {
         for b in 0..<batch {
             for h in 0..<H {
                 let g = h / (H / KV)
@@ -127,6 +128,10 @@ public enum ReferenceKernels {
                         var dot = 0.0
                         for d in 0..<D { dot += Double(q[((b * seq + i) * H + h) * D + d]) * Double(k[((b * keySeq + j) * KV + g) * D + d]) }
                         scores[j] = dot * Double(scale)
+                        if let relative {
+                            let bucket = Kernels.relativePositionBucket(queryOffset + i - j, buckets: relative.buckets, maxDistance: relative.maxDistance)
+                            scores[j] += Double(relative.table[bucket * H + h])
+                        }
                     }
                     let m = scores.max()!
                     for d in 0..<D { out[((b * seq + i) * H + h) * D + d] = 0 }

@@ -37,6 +37,10 @@ public enum TestPaths {
     public static var gemma3GGUF: URL { models.appendingPathComponent("gemma-3-270m-q4_k_m.gguf") }
     /// Qwen2.5-Coder 0.5B Instruct Q4_K_M GGUF (scripts/setup.sh --zoo qwen2.5-0.5b).
     public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
+    /// all-mpnet-base-v2 Hugging Face folder (scripts/zoo.sh).
+    public static var mpnetDir: URL { models.appendingPathComponent("all-mpnet-base-v2") }
+    /// nomic-embed-text-v1.5 F16 GGUF (scripts/zoo.sh).
+    public static var nomicGGUF: URL { models.appendingPathComponent("nomic-embed-text-v1.5.f16.gguf") }
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

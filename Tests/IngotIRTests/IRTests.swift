@@ -99,6 +99,25 @@ final class GraphBuilderTests: XCTestCase {
         XCTAssertNoThrow(try g.add(.attention(AttentionAttributes(heads: 9, kvHeads: 3, headDim: 64, causal: true, scale: 0.125, kvCache: true)), [q, k, k], name: "ok"))
         XCTAssertThrowsError(try g.add(.attention(AttentionAttributes(heads: 9, kvHeads: 4, headDim: 64, causal: true, scale: 0.125, kvCache: true)), [q, k, k], name: "bad"))
     }
+
+    /// A relative bias table [buckets, heads] is the fifth input, after the mask, only with relative_buckets.
+    func testRelativeAttentionBiasTable() {
+        var g = Graph(name: "relative")
+        let x = g.addInput("x", TensorType(.f32, ["batch", "seq", 8]))
+        let mask = g.addInput("mask", TensorType(.i32, ["batch", "seq"]))
+        let table = g.addInput("table", TensorType(.f32, [32, 2]))
+        let wrongHeads = g.addInput("table3", TensorType(.f32, [32, 3]))
+        let relative = AttentionAttributes(heads: 2, kvHeads: 2, headDim: 4, causal: false, scale: 0.5, kvCache: false,
+                                           relativeBuckets: 32, relativeMaxDistance: 128)
+        let plain = AttentionAttributes(heads: 2, kvHeads: 2, headDim: 4, causal: false, scale: 0.5, kvCache: false)
+        XCTAssertNoThrow(try g.add(.attention(relative), [x, x, x, mask, table], name: "ok"))
+        XCTAssertThrowsError(try g.add(.attention(relative), [x, x, x, mask], name: "no_table"))
+        XCTAssertThrowsError(try g.add(.attention(relative), [x, x, x, mask, wrongHeads], name: "table_heads"))
+        XCTAssertThrowsError(try g.add(.attention(plain), [x, x, x, mask, table], name: "table_without_buckets"))
+        var cached = relative
+        cached.kvCache = true
+        XCTAssertThrowsError(try g.add(.attention(cached), [x, x, x, mask, table], name: "kv_cache"))
+    }
 }
 
 final class VerifierTests: XCTestCase {

@@ -162,11 +162,11 @@ final class BertImportTests: XCTestCase {
         let dir = try TempDirectory.make()
         let vocab = dir.appendingPathComponent("vocab.txt")
         try ("[PAD]\n[UNK]\n[CLS]\n[SEP]\n" + String(repeating: "a", count: 70_000) + "\nb\n").write(to: vocab, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)) { error in
+        XCTAssertThrowsError(try EncoderImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)) { error in
             XCTAssertEqual("\(error)", vocab.path + ": line 5: 70000 bytes, expected at most 65536")
         }
         try "[PAD]\n[UNK]\n[CLS]\n[SEP]\nb\n".write(to: vocab, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)?.tokens.count, 5)
+        XCTAssertEqual(try EncoderImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 16)?.tokens.count, 5)
     }
 
     func testUnsupportedArchitectureIsNamed() throws {
@@ -175,7 +175,7 @@ final class BertImportTests: XCTestCase {
         try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
             XCTAssertEqual((error as! IngotError).description,
-                           dir.appendingPathComponent("config.json").path + ": model_type: value \"t5\", expected one of \"bert\", \"llama\"")
+                           dir.appendingPathComponent("config.json").path + ": model_type: value \"t5\", expected one of \"bert\", \"roberta\", \"xlm-roberta\", \"distilbert\", \"mpnet\", \"llama\"")
         }
     }
 

@@ -135,6 +135,40 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    /// MPNet's relative attention bias: buckets as transformers computes them, and the fast kernel
+    /// (tiled, padded batch rows) against the reference twin with a bias table [32, heads].
+    func testAttentionRelativePositionBias() {
+        // transformers' MPNet relative_position_bucket(j − i) for n = i − j (32 buckets, max distance 128), evaluated
+        // with numpy in float32 as torch does.
+        let expected: [(Int, Int)] = [(0, 0), (1, 1), (7, 7), (8, 8), (11, 8), (12, 9), (15, 9), (16, 10), (22, 10), (23, 11),
+                                      (31, 11), (32, 12), (45, 12), (46, 13), (63, 13), (64, 14), (90, 14), (91, 15), (500, 15),
+                                      (-1, 17), (-7, 23), (-8, 24), (-16, 26), (-63, 29), (-64, 30), (-1000, 31)]
+        for (n, bucket) in expected {
+            XCTAssertEqual(Kernels.relativePositionBucket(n, buckets: 32, maxDistance: 128), bucket, "n = \(n)")
+        }
+        for pool in pools {
+            for (batch, seq, heads, d) in [(1, 1, 1, 2), (2, 9, 3, 4), (1, 40, 2, 8), (2, 150, 2, 4)] {
+                let q = rng.array(batch * seq * heads * d, scale: 2), k = rng.array(batch * seq * heads * d, scale: 2)
+                let v = rng.array(batch * seq * heads * d), table = rng.array(32 * heads, scale: 3)
+                var mask = [Int32](repeating: 1, count: batch * seq)
+                if batch > 1 { for j in (seq / 2)..<seq { mask[seq + j] = 0 } }   // second row padded
+                var fast = [Float](repeating: .nan, count: q.count), ref = fast, plain = fast
+                table.withUnsafeBufferPointer { t in
+                    let relative = RelativeBias(table: t.baseAddress!, buckets: 32, maxDistance: 128)
+                    Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &fast, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                      kvHeads: heads, headDim: d, scale: 0.3, causal: false, queryOffset: 0, relative: relative, pool: pool)
+                    ReferenceKernels.attention(q: q, k: k, v: v, keyMask: mask, out: &ref, batch: batch, seq: seq, keySeq: seq,
+                                               heads: heads, kvHeads: heads, headDim: d, scale: 0.3, causal: false, queryOffset: 0,
+                                               relative: relative)
+                }
+                Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &plain, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                  kvHeads: heads, headDim: d, scale: 0.3, causal: false, queryOffset: 0, pool: pool)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5, "relative attention b\(batch) s\(seq) h\(heads) d\(d)")
+                if seq > 1 { XCTAssertGreaterThan(maxAbsDiff(fast, plain), 1e-3, "the bias changes the output") }
+            }
+        }
+    }
+
     /// Sliding window: the query at position p sees keys p − window + 1 … p only.
     func testAttentionSlidingWindow() {
         for pool in pools {

@@ -41,6 +41,9 @@ extension Ops.Attention: DifferentiableOp {
     /// q [B, S, H·D], k, v [B, T, KV·D], mask [B, T] (optional) → [B, S, H·D].
     static func forward<T: TrainingScalar>(_ node: Node, at index: Int, on tape: Tape<T>) throws {
         guard case .attention(let a) = node.op else { throw mismatch(node) }
+        guard a.relativeBuckets == 0 else {
+            throw IngotError(.unsupported, location: "attention", "training through a relative position bias (relative_buckets \(a.relativeBuckets)) is not supported")
+        }
         let ins = node.inputs
         let (sq, sk) = (tape.s(ins[0]), tape.s(ins[1]))
         let mask = ins.count == 4 ? tape.i32(ins[3]) : nil

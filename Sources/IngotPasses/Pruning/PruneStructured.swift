@@ -71,6 +71,10 @@ struct StructuredPruner {
             let attentions = g.nodes.indices.filter { if case .attention = g.nodes[$0].op { return true } else { return false } }
             for a in attentions {
                 guard case .attention(var attrs) = g.nodes[a].op else { continue }
+                guard attrs.relativeBuckets == 0 else {
+                    throw IngotError(.unsupported, location: "pass 'prune' heads",
+                                     "attention node \(a) shares a relative position bias table over its heads; use ffn= only")
+                }
                 guard attrs.heads == attrs.kvHeads else {
                     throw IngotError(.unsupported, location: "pass 'prune' heads",
                                      "grouped-query attention (\(attrs.heads) query heads, \(attrs.kvHeads) kv heads) is not head-pruned; use ffn= only")

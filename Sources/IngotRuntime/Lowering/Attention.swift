@@ -16,8 +16,8 @@ extension Ops.Attention: KernelLowering {
 
     static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
         guard case .attention(let attrs) = node.op else { throw otherOp(node.op) }
-        // q [batch, seq, heads·headDim], k, v [batch, keySeq, kvHeads·headDim][, keyMask [batch, keySeq] i32]
-        //   → [batch, seq, heads·headDim]
+        // q [batch, seq, heads·headDim], k, v [batch, keySeq, kvHeads·headDim][, keyMask [batch, keySeq] i32
+        //   [, relative table [buckets, heads]]] → [batch, seq, heads·headDim]
         let batch = node.inputs[0].shape[0], seq = node.inputs[0].shape[1]
         let keySeq = node.inputs[1].shape[1]
         let n = node.index
@@ -36,12 +36,13 @@ extension Ops.Attention: KernelLowering {
                                   window: attrs.window, pool: Threads.pool)
             }
         }
-        let hasMask = node.inputs.count == 4
+        let hasMask = node.inputs.count >= 4, hasTable = node.inputs.count == 5
         return { b, _ in
+            let relative = hasTable ? RelativeBias(table: b.f32(4), buckets: attrs.relativeBuckets, maxDistance: attrs.relativeMaxDistance) : nil
             Kernels.attention(q: b.f32(0), k: b.f32(1), v: b.f32(2), keyMask: hasMask ? b.i32(3) : nil, out: b.out(),
                               batch: batch, seq: seq, keySeq: keySeq, heads: attrs.heads, kvHeads: attrs.kvHeads,
                               headDim: attrs.headDim, scale: attrs.scale, causal: attrs.causal, queryOffset: 0,
-                              window: attrs.window, pool: Threads.pool)
+                              window: attrs.window, relative: relative, pool: Threads.pool)
         }
     }
 }
