@@ -107,7 +107,7 @@ struct BuildCommand: ParsableCommand {
                 }
                 // --eval alone: all of it is evaluation data (and nothing calibrates).
                 data = try EvaluationData.load(calibrationFile: file, evaluationFile: evaluation,
-                                               tokenizer: spec, isEncoder: imported.architecture == "bert")
+                                               tokenizer: spec, isEncoder: imported.isEncoder)
             }
             if data != nil { phaseSeconds.append(("read_text", since(phaseStart))) }
             let models = GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer)
@@ -211,7 +211,7 @@ extension BuildCommand {
                                                  log: log)
         let baselineBytes = (try? MappedFile(path: baselinePath).count) ?? 0
         log("measuring each artifact's peak memory in a process of its own")
-        let isLM = imported.architecture != "bert"
+        let isLM = !imported.isEncoder
         let peaks = ReportWriter.ModelPeaks(
             baseline: ModelMemory.peakResidentBytes(artifact: baselinePath, languageModel: isLM, threads: evaluation.threads),
             optimized: ModelMemory.peakResidentBytes(artifact: output, languageModel: isLM, threads: evaluation.threads))

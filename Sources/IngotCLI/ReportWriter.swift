@@ -72,7 +72,7 @@ enum ReportWriter {
             ("schema", .string("ingot-report/1")),
             ("title", .string(title(summary))),
             ("model", .object([
-                ("name", .string(imported.graph.name)), ("architecture", .string(imported.architecture == "bert" ? "bert" : "llama")),
+                ("name", .string(imported.graph.name)), ("architecture", .string(imported.isEncoder ? "bert" : "llama")),
                 ("source_path", .string(imported.sourceFiles.first ?? "")), ("source_bytes", num(summary.sourceBytes)),
                 ("source_sha256", .string(try sourceDigest(reader))), ("parameters", num(summary.parameterCount)),
             ])),

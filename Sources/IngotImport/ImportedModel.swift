@@ -15,6 +15,10 @@ public struct ImportedModel {
     public var hyperParameters: [(String, String)]
     /// Checkpoint files the weights and configuration came from.
     public var sourceFiles: [String]
+
+    /// A sentence encoder (BERT, EmbeddingGemma: the graph takes an attention mask), not a
+    /// language model.
+    public var isEncoder: Bool { graph.inputs.contains { graph[$0].name == "attention_mask" } }
 }
 
 public enum ModelImporter {
@@ -50,12 +54,14 @@ public enum ModelImporter {
         switch modelType {
         case "bert":
             return try BertImporter.importModel(directory: directory, config: config, tensors: tensors, attention: attention)
-        case "llama":
-            try fusedOnly("llama")
-            return try LlamaImporter.importSafetensors(directory: directory, config: config, tensors: tensors)
         default:
-            throw IngotError(.unsupported, file: configPath, location: "model_type",
-                             "value \"\(modelType)\", expected one of \"bert\", \"llama\"")
+            guard let arch = DecoderArchitecture.huggingFace(modelType: modelType) else {
+                let known = ["bert"] + DecoderArchitecture.all.flatMap(\.huggingFaceModelTypes)
+                throw IngotError(.unsupported, file: configPath, location: "model_type",
+                                 "value \"\(modelType)\", expected one of \(known.map { "\"\($0)\"" }.joined(separator: ", "))")
+            }
+            try fusedOnly(modelType)
+            return try HuggingFaceDecoder.importFolder(directory: directory, config: config, architecture: arch, tensors: tensors)
         }
     }
 }

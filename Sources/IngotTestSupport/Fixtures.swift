@@ -37,6 +37,8 @@ public enum TestPaths {
     public static var gemma3GGUF: URL { models.appendingPathComponent("gemma-3-270m-q4_k_m.gguf") }
     /// Qwen2.5-Coder 0.5B Instruct Q4_K_M GGUF (scripts/setup.sh --zoo qwen2.5-0.5b).
     public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
+    /// EmbeddingGemma-300M Hugging Face folder (scripts/setup.sh --zoo embeddinggemma-300m).
+    public static var embeddingGemmaDir: URL { models.appendingPathComponent("embeddinggemma-300m") }
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
