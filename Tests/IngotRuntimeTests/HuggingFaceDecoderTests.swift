@@ -136,6 +136,19 @@ final class HuggingFaceDecoderTests: XCTestCase {
             tokenizerConfig = ["add_bos_token": false, "bos_token": NSNull(), "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
                                "chat_template": Self.chatTemplate]
         }
+        if bidirectional {
+            // sentence-transformers: mean pooling, then Normalize (a module without a folder).
+            let st = "sentence_transformers.models."
+            try json([["idx": 0, "name": "0", "path": "", "type": st + "Transformer"],
+                      ["idx": 1, "name": "1", "path": "1_Pooling", "type": st + "Pooling"],
+                      ["idx": 2, "name": "2", "path": "2_Normalize", "type": st + "Normalize"]])
+                .write(to: dir.appendingPathComponent("modules.json"), atomically: true, encoding: .utf8)
+            let pooling = dir.appendingPathComponent("1_Pooling")
+            try FileManager.default.createDirectory(at: pooling, withIntermediateDirectories: true)
+            try json(["word_embedding_dimension": f.hidden, "pooling_mode_mean_tokens": true, "pooling_mode_cls_token": false,
+                      "include_prompt": true])
+                .write(to: pooling.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        }
         try json(tokenizer).write(to: dir.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
         try json(tokenizerConfig).write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
         return dir
@@ -275,7 +288,7 @@ final class HuggingFaceDecoderTests: XCTestCase {
         _ = try ArtifactBuilder.build(source: folder.path, output: out)
         let model = try Model(path: out)
         XCTAssertEqual(model.inputNames, ["input_ids", "attention_mask", "token_type_ids", "position_ids"])
-        XCTAssertEqual(model.outputNames, ["last_hidden_state"])
+        XCTAssertEqual(model.outputNames, ["last_hidden_state", "embedding"])
         let session = model.makeSession()
         func hidden(_ ids: [Int32]) throws -> [Float] {
             let shape = [1, ids.count]
@@ -294,7 +307,17 @@ final class HuggingFaceDecoderTests: XCTestCase {
         XCTAssertEqual(Array(c[0..<h]), Array(d[0..<h]), "layers 0 and 1 are sliding: ±2 positions per layer reach position 4 at most")
         let spec = try XCTUnwrap(model.tokenizerSpec)
         XCTAssertTrue(spec.addEOS)
-        XCTAssertEqual(try makeTokenizer(spec).encode("ab", addSpecialTokens: true), [2, 7, 1])
+        XCTAssertNil(spec.chatTemplate, "an encoder gets no chat template")
+        // The Encoder (what `ingot run --text` uses): <bos> ab <eos>, mean of the three states, L2-normalised.
+        let encoder = try Encoder(model: model)
+        let ids = try encoder.tokenize("ab")
+        XCTAssertEqual(ids, [2, 7, 1])
+        let states = try hidden(ids)
+        let mean = (0..<h).map { j in (states[j] + states[h + j] + states[2 * h + j]) / 3 }
+        let norm = mean.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let embedding = try encoder.embed(["ab"])[0]
+        XCTAssertEqual(embedding.count, h)
+        for j in 0..<h { XCTAssertEqual(embedding[j], mean[j] / norm, accuracy: 1e-5) }
     }
 }
 
