@@ -15,7 +15,22 @@
 
 import IngotCore
 
-enum HuggingFaceTokenizer {
+public enum HuggingFaceTokenizer {
+    /// The tokenizer of a Hugging Face decoder folder (llama, qwen2, gemma3_text), from its
+    /// config.json (family, context length) and tokenizer files alone; no weights are read.
+    public static func spec(folder: String) throws -> TokenizerSpec? {
+        var config = try ConfigFile(path: folder + "/config.json")
+        let modelType = config.string("model_type")
+        let context = config.int("max_position_embeddings")
+        try config.finish()
+        guard let arch = DecoderArchitecture.huggingFace(modelType: modelType) else {
+            throw IngotError(.unsupported, file: config.path, location: "model_type",
+                             "value \"\(modelType)\", expected one of \(DecoderArchitecture.all.flatMap(\.huggingFaceModelTypes).map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
+        let bidirectional = config.bool("use_bidirectional_attention", default: false)
+        return try spec(directory: folder, contextLength: context, architecture: bidirectional ? nil : arch.name)
+    }
+
     /// nil when the folder has neither tokenizer.model nor tokenizer.json. `architecture` picks
     /// a built-in chat template when the folder has none (nil: no template, e.g. an encoder).
     static func spec(directory: String, contextLength: Int, architecture: String?) throws -> TokenizerSpec? {

@@ -17,10 +17,12 @@ final class HuggingFaceDecoderTests: XCTestCase {
         var hidden = 16, heads = 2, kvHeads = 1, headDim = 8, inter = 24, layers = 2
         var biases = false
         var gemma = false
+        /// `tie_word_embeddings`: no lm_head / output.weight tensor.
+        var tied = false
     }
 
     static let qwen2 = Family(modelType: "qwen2", ggufArchitecture: "qwen2", biases: true)
-    static let gemma3 = Family(modelType: "gemma3_text", ggufArchitecture: "gemma3", gemma: true)
+    static let gemma3 = Family(modelType: "gemma3_text", ggufArchitecture: "gemma3", gemma: true, tied: true)
 
     // MARK: tokenizers (one vocabulary per kind, 12 tokens)
 
@@ -50,7 +52,7 @@ final class HuggingFaceDecoderTests: XCTestCase {
         let q = f.heads * f.headDim, kv = f.kvHeads * f.headDim
         var out: [(String, String, [Int], Bool)] = [("model.embed_tokens.weight", "token_embd.weight", [vocab, f.hidden], false),
                                                     ("model.norm.weight", "output_norm.weight", [f.hidden], true)]
-        if !f.gemma { out.append(("lm_head.weight", "output.weight", [vocab, f.hidden], false)) }
+        if !f.tied { out.append(("lm_head.weight", "output.weight", [vocab, f.hidden], false)) }
         for l in 0..<f.layers {
             let p = "model.layers.\(l).", g = "blk.\(l)."
             out += [(p + "input_layernorm.weight", g + "attn_norm.weight", [f.hidden], true),
@@ -89,7 +91,7 @@ final class HuggingFaceDecoderTests: XCTestCase {
         var config: [String: Any] = [
             "model_type": f.modelType, "hidden_size": f.hidden, "num_attention_heads": f.heads, "num_key_value_heads": f.kvHeads,
             "num_hidden_layers": f.layers, "intermediate_size": f.inter, "vocab_size": vocab, "max_position_embeddings": 64,
-            "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": f.gemma, "rope_scaling": NSNull(),
+            "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": f.tied, "rope_scaling": NSNull(),
         ]
         if f.gemma {
             config["head_dim"] = f.headDim
@@ -241,6 +243,55 @@ final class HuggingFaceDecoderTests: XCTestCase {
         XCTAssertNil(spec.chatTemplateBuiltIn)
         XCTAssertEqual(spec.specialTokens["eos"], 9)
         XCTAssertFalse(spec.addBOS)
+    }
+
+    func testTiedQwen2FolderMatchesItsGGUF() throws {
+        var tied = Self.qwen2
+        tied.tied = true
+        try checkFolderMatchesGGUF(tied, text: "abc ab", expectedIDs: [5, 3, 4])
+    }
+
+    /// A LLaMA-2-style folder whose tokenizer is `tokenizer.model` (SentencePiece BPE protobuf:
+    /// pieces with scores and types, trainer ids, add_dummy_prefix); a Unigram model is refused.
+    func testSentencePieceModelFileIsTheFolderTokenizer() throws {
+        func varint(_ v: UInt64) -> [UInt8] {
+            var v = v, out: [UInt8] = []
+            repeat { out.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)); v >>= 7 } while v > 0
+            return out
+        }
+        func bytes(_ field: UInt64, _ b: [UInt8]) -> [UInt8] { varint(field << 3 | 2) + varint(UInt64(b.count)) + b }
+        func number(_ field: UInt64, _ v: UInt64) -> [UInt8] { varint(field << 3) + varint(v) }
+        func float(_ field: UInt64, _ v: Float) -> [UInt8] {
+            varint(field << 3 | 5) + withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+        }
+        let pieces: [(String, Float, UInt64)] = [("<unk>", 0, 2), ("<s>", 0, 3), ("</s>", 0, 3), ("\u{2581}", 0, 1), ("a", 0, 1), ("b", 0, 1),
+                                                 ("\u{2581}a", -1, 1), ("ab", -2, 1), ("\u{2581}ab", -3, 1), ("<0x41>", 0, 6), ("<0x42>", 0, 6), ("x", 0, 1)]
+        func model(type: UInt64) -> [UInt8] {
+            pieces.flatMap { bytes(1, bytes(1, Array($0.0.utf8)) + float(2, $0.1) + number(3, $0.2)) }
+                + bytes(2, number(3, type) + number(40, 0) + number(41, 1) + number(42, 2) + number(43, UInt64(bitPattern: -1)))
+                + bytes(3, bytes(1, Array("identity".utf8)) + number(3, 1) + number(4, 0))
+        }
+        var llama = Family(modelType: "llama", ggufArchitecture: "llama")
+        llama.tied = true
+        let folder = try makeFolder(llama)
+        for name in ["tokenizer.json", "tokenizer_config.json"] { try FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        try Data(model(type: 2)).write(to: folder.appendingPathComponent("tokenizer.model"))
+        let out = folder.appendingPathComponent("x.ingot").path
+        _ = try ArtifactBuilder.build(source: folder.path, output: out)
+        let spec = try XCTUnwrap(try Model(path: out).tokenizerSpec)
+        XCTAssertEqual(spec.kind, .sentencePiece)
+        XCTAssertTrue(spec.addSpacePrefix)
+        XCTAssertEqual(spec.specialTokens, ["unk": 0, "bos": 1, "eos": 2])
+        let tok = try makeTokenizer(spec)
+        XCTAssertEqual(tok.encode("ab ab", addSpecialTokens: true), [1, 8, 8])
+        XCTAssertEqual(tok.encode("A", addSpecialTokens: false), [3, 9])
+        XCTAssertEqual(tok.decode([8, 8]), "ab ab", "the leading ▁ is dropped")
+        try Data(model(type: 1)).write(to: folder.appendingPathComponent("tokenizer.model"))
+        XCTAssertThrowsError(try ArtifactBuilder.build(source: folder.path, output: out)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertEqual(e.location, "trainer_spec.model_type")
+        }
     }
 
     func testGemma3FolderMatchesItsGGUF() throws {
