@@ -3,7 +3,8 @@
 //   normalisation) when present — Gemma, LLaMA-2 style — else
 // - `tokenizer.json` with a BPE model: byte-level (the `ByteLevel` pre-tokenizer; the qwen2,
 //   llama-bpe and gpt2 splits, recognised by their regex) or SentencePiece-style (`byte_fallback`,
-//   `▁` for spaces from a Replace/Prepend normaliser or a Metaspace pre-tokenizer). Such a model
+//   `▁` for spaces from a Replace/Prepend normaliser — then a Split at " " is a no-op — or a
+//   Metaspace pre-tokenizer). Such a model
 //   has merges, not scores: each piece gets score −(rank of the first merge making it), so the
 //   highest-scoring pair is the lowest-ranked merge; a pair whose concatenation is a piece but
 //   not a listed merge is merged too (SentencePiece's rule), which tokenizers would not do.
@@ -57,7 +58,7 @@ public enum HuggingFaceTokenizer {
         // Special tokens named by tokenizer_config.json override the model file's.
         let index = vocabularyIndex(spec.tokens)
         for (key, content) in settings.specialTokens.sorted(by: { $0.key < $1.key }) {
-            guard let id = index[content] else {
+            guard let id = index[Array(content.utf8)] else {
                 throw IngotError(.format, file: settings.path, location: "\(key)_token",
                                  "value \"\(content)\", expected a token of \(file)")
             }
@@ -80,10 +81,12 @@ public enum HuggingFaceTokenizer {
         return spec
     }
 
-    static func vocabularyIndex(_ tokens: [String]) -> [String: Int32] {
-        var index: [String: Int32] = [:]
+    /// UTF-8 bytes → first id: by code points, since String keys would merge canonically
+    /// equivalent pieces (a vocabulary may hold the composed and the decomposed spelling).
+    static func vocabularyIndex(_ tokens: [String]) -> [[UInt8]: Int32] {
+        var index: [[UInt8]: Int32] = [:]
         index.reserveCapacity(tokens.count)
-        for (i, t) in tokens.enumerated() where index[t] == nil { index[t] = Int32(i) }
+        for (i, t) in tokens.enumerated() where index[Array(t.utf8)] == nil { index[Array(t.utf8)] = Int32(i) }
         return index
     }
 
@@ -259,7 +262,7 @@ public enum HuggingFaceTokenizer {
             guard let id = a["id"]?.int, id >= 0, id < TokenizerSpec.maxTokens, let content = a["content"]?.string else {
                 throw IngotError(.format, file: path, location: "added_tokens[\(i)]", "expected {\"id\", \"content\", …} with an id in 0..<\(TokenizerSpec.maxTokens)")
             }
-            if let existing = byID[id], existing != content {
+            if let existing = byID[id], !existing.utf8.elementsEqual(content.utf8) {
                 throw IngotError(.format, file: path, location: "added_tokens[\(i)]",
                                  "id \(id) is \"\(content)\" here and \"\(existing)\" in model.vocab")
             }
@@ -275,12 +278,15 @@ public enum HuggingFaceTokenizer {
             }
             tokens.append(t)
         }
-        var merges: [String] = []
+        // Pairs split at the first U+0020 byte: a Character search would miss a space followed by
+        // a combining mark ("▁ह ै"), which Swift reads as one grapheme.
+        var pairs: [(String, String)] = []
         for (i, m) in (model["merges"]?.array ?? []).enumerated() {
-            if let s = m.string {
-                merges.append(s)
+            if let s = m.string, let space = s.utf8.firstIndex(of: 0x20) {
+                pairs.append((String(decoding: s.utf8[..<space], as: UTF8.self),
+                              String(decoding: s.utf8[s.utf8.index(after: space)...], as: UTF8.self)))
             } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
-                merges.append(a + " " + b)
+                pairs.append((a, b))
             } else {
                 throw IngotError(.format, file: path, location: "model.merges[\(i)]", "value \(m.serialized(pretty: false)), expected \"a b\" or [\"a\", \"b\"]")
             }
@@ -299,7 +305,7 @@ public enum HuggingFaceTokenizer {
         }
         var types = (0..<count).map { addedTypes[$0] ?? 1 }
         var special: [String: Int32] = [:]
-        if let unk = model["unk_token"]?.string, let id = tokens.firstIndex(of: unk) { special["unk"] = Int32(id) }
+        if let unk = model["unk_token"]?.string, let id = tokens.firstIndex(where: { $0.utf8.elementsEqual(unk.utf8) }) { special["unk"] = Int32(id) }
 
         if preSteps.contains(where: { $0["type"]?.string == "ByteLevel" }) {
             let names = preSteps.map { $0["type"]?.string ?? "?" }
@@ -322,7 +328,7 @@ public enum HuggingFaceTokenizer {
             guard normalizer == .null || steps(normalizer).allSatisfy({ $0["type"]?.string == "NFC" }) else {
                 throw IngotError(.unsupported, file: path, location: "normalizer", "value \(describe(normalizer)), expected null or NFC")
             }
-            return TokenizerSpec(kind: .byteLevelBPE, tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: preName,
+            return TokenizerSpec(kind: .byteLevelBPE, tokens: tokens, merges: pairs.map { $0.0 + " " + $0.1 }, tokenTypes: types, preTokenizer: preName,
                                  lowercase: false, stripAccents: false, splitCJK: false, continuingSubwordPrefix: "",
                                  maxInputCharsPerWord: 0, maxLength: TokenizerSpec.maxLengthLimit, specialTokens: special,
                                  addBOS: false, addEOS: false, chatTemplate: nil)
@@ -343,7 +349,10 @@ public enum HuggingFaceTokenizer {
                                  "step \(describe(n)), expected Replace(\" \" → \"▁\") or Prepend(\"▁\")")
             }
         }
+        let normalizedSpaces = spaceToMeta
         for p in preSteps {
+            // Splitting at " " after a normaliser turned every space into ▁ splits nothing (Gemma).
+            if normalizedSpaces, p["type"]?.string == "Split", p["pattern"]?["String"]?.string == " " { continue }
             guard p["type"]?.string == "Metaspace", p["replacement"]?.string == "\u{2581}", p["split"]?.bool == false else {
                 throw IngotError(.unsupported, file: path, location: "pre_tokenizer",
                                  "step \(describe(p)), expected none or Metaspace(\"▁\", split false) for a SentencePiece-style BPE")
@@ -359,13 +368,9 @@ public enum HuggingFaceTokenizer {
         var scores = [Float](repeating: 0, count: count)
         var ranked = [Bool](repeating: false, count: count)
         let index = vocabularyIndex(tokens)
-        for (rank, m) in merges.enumerated() {
-            guard let space = m.firstIndex(of: " ") else {
-                throw IngotError(.format, file: path, location: "model.merges[\(rank)]", "value \"\(m)\", expected two pieces")
-            }
-            let merged = String(m[..<space]) + String(m[m.index(after: space)...])
-            guard let id = index[merged] else {
-                throw IngotError(.format, file: path, location: "model.merges[\(rank)]", "\"\(m)\" makes \"\(merged)\", which is not in model.vocab")
+        for (rank, (a, b)) in pairs.enumerated() {
+            guard let id = index[Array(a.utf8) + Array(b.utf8)] else {
+                throw IngotError(.format, file: path, location: "model.merges[\(rank)]", "\"\(a) \(b)\" makes \"\(a + b)\", which is not in model.vocab")
             }
             if !ranked[Int(id)] {
                 scores[Int(id)] = -Float(rank + 1)
@@ -373,7 +378,7 @@ public enum HuggingFaceTokenizer {
             }
         }
         // Unranked multi-character pieces merge last, never before a listed merge.
-        let floor = -Float(merges.count + 1)
+        let floor = -Float(pairs.count + 1)
         for i in 0..<count where !ranked[i] && tokens[i].unicodeScalars.count > 1 { scores[i] = floor }
         for i in 0..<count where types[i] == 1 && SentencePieceByte.isByteToken(tokens[i]) { types[i] = 6 }
         if let unk = special["unk"] { types[Int(unk)] = 2 }

@@ -9,6 +9,7 @@ import Foundation
 import XCTest
 import IngotCheckpoint
 import IngotCore
+import IngotImport
 import IngotTestSupport
 @testable import IngotRuntime
 
@@ -58,6 +59,31 @@ final class EmbeddingGemmaZooTests: XCTestCase {
         var mismatched: [Int] = []
         for (i, text) in texts.enumerated() where try enc.tokenize(text) != expected[i] { mismatched.append(i) }
         XCTAssertEqual(mismatched, [], "sentences whose ids differ")
+    }
+
+    /// The folder without tokenizer.model: tokenizer.json's BPE (merge ranks standing for
+    /// SentencePiece scores) gives the same ids, on the 300 sentences and on the 9,611-token dev
+    /// text (Gemma 3's reference ids: the same vocabulary).
+    func testTokenizerJSONAloneGivesTheReferenceIDs() throws {
+        let source = try requireModel(TestPaths.embeddingGemmaDir)
+        let dir = try TempDirectory.make("egemma-tokenizer-json")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentence_bert_config.json"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
+        }
+        let spec = try XCTUnwrap(try HuggingFaceTokenizer.spec(folder: dir.path))
+        XCTAssertEqual(spec.kind, .sentencePiece)
+        XCTAssertEqual(spec.tokens.count, 262_145, "tokenizer.json also lists <image_soft_token> (262144)")
+        let tok = try makeTokenizer(spec)
+        let expected = try referenceIDs()
+        var mismatched: [Int] = []
+        for (i, text) in try sentences().enumerated() where tok.encode(text, addSpecialTokens: true) != expected[i] { mismatched.append(i) }
+        XCTAssertEqual(mismatched, [])
+        let dev = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("eval/smollm2-dev.txt"), encoding: .utf8)
+        let devIDs = ids(try jsonFile("zoo/gemma3-270m/dev/tokens.json")["input_ids"])
+        let got = tok.encode(dev, addSpecialTokens: false)
+        XCTAssertEqual(got.count, 9611)
+        XCTAssertTrue(got == devIDs, "first difference at \(zip(got, devIDs).enumerated().first { $0.1.0 != $0.1.1 }?.offset ?? -1)")
     }
 
     func testHiddenStatesMatchReference() throws {
