@@ -101,12 +101,12 @@ public struct DecoderArchitecture: Sendable {
 
     /// Facts for reports and `ingot inspect`.
     public var facts: [(String, String)] {
-        [("norm_weight", normWeight.rawValue), ("activation", activation.rawValue), ("qkv_bias", "\(qkvBias)"),
+        [("gguf_norm_weight", normWeight.rawValue), ("activation", activation.rawValue), ("qkv_bias", "\(qkvBias)"),
          ("qk_norm", "\(qkNorm)"), ("embedding_scale", scaleEmbeddingBySqrtHidden ? "sqrt(hidden)" : "1"),
          ("sandwich_norms", "\(sandwichNorms)"), ("rope_style", ggufRopeStyle.name),
          ("sliding_pattern", slidingPattern == 0 ? "none" : "every \(slidingPattern)th layer global"),
          ("sliding_rope_theta", slidingRopeTheta.map { "\($0)" } ?? "same as global"),
-         ("hf_norm_weight", huggingFaceNormWeight.rawValue), ("attention_scale", attentionScaleKey.map { "1/sqrt(\($0))" } ?? "1/sqrt(head_dim)")]
+         ("hf_norm_weight", huggingFaceNormWeight.rawValue), ("attention_scale_rule", attentionScaleKey.map { "1/sqrt(\($0))" } ?? "1/sqrt(head_dim)")]
     }
 }
 

@@ -11,9 +11,60 @@ import IngotCore
 import IngotCheckpoint
 import IngotIR
 
-enum HuggingFaceDecoder {
+public enum HuggingFaceDecoder {
+    /// What `ingot inspect FOLDER` says about a decoder-family folder (nil for other model
+    /// types): the family's facts, the sizes config.json gives, the tokenizer found, and every
+    /// problem that keeps it from importing. Reads config.json and the tokenizer files only.
+    public static func support(directory: String) -> DecoderSupport? {
+        guard let config = try? ConfigFile(path: directory + "/config.json"), let modelType = config.raw("model_type")?.string,
+              let arch = DecoderArchitecture.huggingFace(modelType: modelType) else { return nil }
+        var facts = arch.facts, problems: [String] = []
+        func note(_ error: Error) { problems.append((error as? IngotError)?.description ?? "\(error)") }
+        do {
+            let hp = try hyperParameters(config, arch)
+            facts += DecoderImporter.describe(hp)
+            let tokenizer = try HuggingFaceTokenizer.spec(directory: directory, contextLength: hp.contextLength,
+                                                          architecture: hp.bidirectional ? nil : arch.name)
+            let origin = fileExists(directory + "/tokenizer.model") ? "tokenizer.model" : "tokenizer.json"
+            facts.append(("tokenizer", tokenizer.map { "\($0.kind) from \(origin), \($0.tokens.count) tokens" } ?? "none (the artifact gets no tokenizer)"))
+            if let tokenizer {
+                facts.append(("chat_template", tokenizer.chatTemplateBuiltIn.map { "none in the folder; built-in \($0) template" }
+                              ?? (tokenizer.chatTemplate == nil ? "none" : "the folder's own")))
+            }
+        } catch {
+            note(error)
+        }
+        return DecoderSupport(architecture: modelType, facts: facts, problems: problems)
+    }
+
     static func importFolder(directory: String, config: ConfigFile, architecture arch: DecoderArchitecture,
                              tensors: CheckpointTensors) throws -> ImportedModel {
+        let hp = try hyperParameters(config, arch)
+        let prefixed = tensors.tensorInfo("embed_tokens.weight") == nil
+        let pipeline = hp.bidirectional ? try SentenceTransformersPipeline.read(directory: directory, hidden: hp.hidden) : nil
+        let model = try DecoderImporter.buildGraph(arch, hp, tensors: tensors, names: .huggingFace(sandwichNorms: arch.sandwichNorms, prefixed: prefixed),
+                                                   ropeStyle: .halfRotation, normWeight: arch.huggingFaceNormWeight,
+                                                   pipeline: pipeline, path: directory)
+        let tokenizer = try HuggingFaceTokenizer.spec(directory: directory, contextLength: hp.contextLength,
+                                                      architecture: hp.bidirectional ? nil : arch.name)
+        if let tokenizer {
+            try checkVocabularyFits(tokenizer.tokens.count, field: nil,
+                                    file: directory + (fileExists(directory + "/tokenizer.model") ? "/tokenizer.model" : "/tokenizer.json"),
+                                    table: (prefixed ? "model." : "") + "embed_tokens.weight", rows: hp.vocab, hidden: hp.hidden)
+        }
+        var facts = DecoderImporter.describe(hp) + [("rope_style", "half")]
+        if hp.bidirectional {
+            let summary = pipeline?.summary ?? (pooling: "none", dense: "none", normalize: false)
+            facts += [("pooling", summary.pooling), ("dense", summary.dense), ("normalize", "\(summary.normalize)")]
+        } else {
+            facts.append(("tied_embeddings", "\(model.tied)"))
+        }
+        return ImportedModel(architecture: arch.name, graph: model.graph, tokenizer: tokenizer, hyperParameters: facts,
+                             sourceFiles: tensors.sourceFiles + [config.path] + (pipeline?.files ?? []))
+    }
+
+    /// The sizes and features config.json gives, refusing by field what the graph does not compute.
+    static func hyperParameters(_ config: ConfigFile, _ arch: DecoderArchitecture) throws -> DecoderHyperParameters {
         var config = config
         var unsupported: [String] = []
         var hp = DecoderHyperParameters(
@@ -80,27 +131,7 @@ enum HuggingFaceDecoder {
         hp.tiedHead = config.bool("tie_word_embeddings", default: arch.name == "gemma3")
         try config.finish()
         guard unsupported.isEmpty else { throw IngotError(.unsupported, file: config.path, unsupported.joined(separator: "; ")) }
-
-        let prefixed = tensors.tensorInfo("embed_tokens.weight") == nil
-        let pipeline = hp.bidirectional ? try SentenceTransformersPipeline.read(directory: directory, hidden: hp.hidden) : nil
-        let model = try DecoderImporter.buildGraph(arch, hp, tensors: tensors, names: .huggingFace(sandwichNorms: arch.sandwichNorms, prefixed: prefixed),
-                                                   ropeStyle: .halfRotation, normWeight: arch.huggingFaceNormWeight,
-                                                   pipeline: pipeline, path: directory)
-        let tokenizer = try HuggingFaceTokenizer.spec(directory: directory, contextLength: hp.contextLength,
-                                                      architecture: hp.bidirectional ? nil : arch.name)
-        if let tokenizer {
-            try checkVocabularyFits(tokenizer.tokens.count, field: nil, file: directory + "/tokenizer.json",
-                                    table: (prefixed ? "model." : "") + "embed_tokens.weight", rows: hp.vocab, hidden: hp.hidden)
-        }
-        var facts = DecoderImporter.describe(hp) + [("rope_style", "half")]
-        if hp.bidirectional {
-            let summary = pipeline?.summary ?? (pooling: "none", dense: "none", normalize: false)
-            facts += [("pooling", summary.pooling), ("dense", summary.dense), ("normalize", "\(summary.normalize)")]
-        } else {
-            facts.append(("tied_embeddings", "\(model.tied)"))
-        }
-        return ImportedModel(architecture: arch.name, graph: model.graph, tokenizer: tokenizer, hyperParameters: facts,
-                             sourceFiles: tensors.sourceFiles + [config.path] + (pipeline?.files ?? []))
+        return hp
     }
 
     /// The key is there with a value other than null.

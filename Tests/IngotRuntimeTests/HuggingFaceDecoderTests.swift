@@ -306,6 +306,24 @@ final class HuggingFaceDecoderTests: XCTestCase {
         XCTAssertEqual(try makeTokenizer(spec).encode("A", addSpecialTokens: false), [10])
     }
 
+    /// `ingot inspect FOLDER`: the family's facts, the sizes from config.json, the tokenizer, and
+    /// what keeps a folder from importing.
+    func testInspectSaysWhatTheDecoderImporterWouldDo() throws {
+        let folder = try makeFolder(Self.gemma3)
+        let facts = Dictionary(try Inspector.inspect(folder.path).facts, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(facts["decoder_support"], "supported")
+        XCTAssertEqual(facts["decoder.hf_norm_weight"], "plus_one")
+        XCTAssertEqual(facts["decoder.attention_scale"], "\(1 / Float(8).squareRoot())")
+        XCTAssertEqual(facts["decoder.tokenizer"], "sentencepiece from tokenizer.json, 12 tokens")
+        XCTAssertEqual(facts["decoder.chat_template"], "none in the folder; built-in gemma template")
+        let config = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"final_logit_softcapping\":null", with: "\"final_logit_softcapping\":30")
+            .write(to: config, atomically: true, encoding: .utf8)
+        let refused = Dictionary(try Inspector.inspect(folder.path).facts, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(refused["decoder_support"], "not supported: \(config.path): final_logit_softcapping: value 30, expected null (not supported)")
+    }
+
     func testUnknownTensorFailsTheBuildNamingIt() throws {
         for f in [Self.qwen2, Self.gemma3] {
             let folder = try makeFolder(f, extraTensor: "model.layers.0.self_attn.rel_bias.weight")
