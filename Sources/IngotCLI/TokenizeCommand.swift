@@ -1,18 +1,23 @@
-// `ingot tokenize`: token ids from the tokenizer carried in an artifact, or described by a
-// GGUF file's tokenizer metadata, as JSONL. Reads the artifact's tokenizer section (or the
-// GGUF metadata) only; it neither loads nor checks the graph or weights.
+// `ingot tokenize`: token ids from the tokenizer carried in an artifact, described by a GGUF
+// file's tokenizer metadata, or held by a Hugging Face decoder folder (tokenizer.model /
+// tokenizer.json), as JSONL. Reads the tokenizer only; it neither loads nor checks the graph
+// or weights.
 
 import ArgumentParser
 import IngotCore
 import IngotImport
 import IngotRuntime
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Print the token ids of text with an artifact's tokenizer (JSONL {\"id\", \"input_ids\"}).")
 
-    @Argument(help: "The .ingot artifact, or a .gguf file (its tokenizer metadata).")
+    @Argument(help: "The .ingot artifact, a .gguf file (its tokenizer metadata), or a Hugging Face llama/qwen2/gemma3_text folder.")
     var artifact: String
 
     @Option(name: .long, help: "Text to tokenize (repeatable).")
@@ -35,11 +40,11 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // The tokenizer section only: no graph, no weights (a few MB instead of the model).
-            let found = artifact.hasSuffix(".gguf")
-                ? try GGUFTokenizer.spec(path: artifact)
+            let found = artifact.hasSuffix(".gguf") ? try GGUFTokenizer.spec(path: artifact)
+                : isDirectory(artifact) ? try HuggingFaceTokenizer.spec(folder: artifact)
                 : try Model.tokenizerSpec(artifact: artifact, trust: try trust.trust())
             guard let spec = found else {
-                throw IngotError(.unsupported, file: artifact, "the \(artifact.hasSuffix(".gguf") ? "file" : "artifact") has no tokenizer")
+                throw IngotError(.unsupported, file: artifact, "the \(artifact.hasSuffix(".gguf") ? "file" : isDirectory(artifact) ? "folder" : "artifact") has no tokenizer")
             }
             let tokenizer = try makeTokenizer(spec)
             let rows = input != nil ? try readJSONLines(input!) : text.enumerated().map { TextRow(id: .number(Double($0.offset)), text: $0.element) }
@@ -49,4 +54,9 @@ struct TokenizeCommand: ParsableCommand {
             }
         }
     }
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
 }

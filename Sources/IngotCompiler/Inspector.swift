@@ -148,7 +148,16 @@ public enum Inspector {
         } else if names.contains(where: { $0.hasPrefix("model.layers.") }) {
             result.architecture = "llama"
         }
+        addDecoderSupport(&result, directory: dir)
         return result
+    }
+
+    /// A decoder-family folder (llama, qwen2, gemma3_text): what the importer would do with it,
+    /// from config.json and the tokenizer files alone.
+    static func addDecoderSupport(_ result: inout Inspection, directory: String) {
+        guard let support = HuggingFaceDecoder.support(directory: directory) else { return }
+        result.facts += support.facts.map { ("decoder.\($0.0)", $0.1) }
+        result.facts.append(("decoder_support", support.supported ? "supported" : "not supported: " + support.problems.joined(separator: "; ")))
     }
 
     private static func fileExists(_ path: String) -> Bool { (try? MappedFile(path: path)) != nil }
@@ -173,6 +182,7 @@ public enum Inspector {
         } else if names.contains(where: { $0.hasPrefix("model.layers.") }) {
             result.architecture = "llama"
         }
+        addDecoderSupport(&result, directory: dir)
         return result
     }
 

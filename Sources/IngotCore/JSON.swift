@@ -227,7 +227,9 @@ struct JSONParser {
     mutating func parseObject(depth: Int) throws -> JSONValue {
         index += 1
         var fields: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Keys compare by their code points (RFC 8259), not by Swift's canonical equivalence:
+        // a vocabulary may hold both the composed and the decomposed spelling of a piece.
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
         while true {
@@ -237,7 +239,7 @@ struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            guard seen.insert(Array(key.utf8)).inserted else {
                 index = keyStart
                 throw error("duplicate key \"\(key)\"")
             }

@@ -1,12 +1,16 @@
-// DecoderImporter: decoder-only language models → IR, one graph builder driven by a table of
+// DecoderImporter: decoder-family transformers → IR, one graph builder driven by a table of
 // architecture facts (`DecoderArchitecture`: llama, qwen2, gemma3). Every size comes from the
-// checkpoint's metadata; the table holds only what a family fixes (norm placement, activation,
-// biases, QK-norm, embedding scale, RoPE layout, sliding-window pattern). Support is decided
-// from metadata before any weight is read, and every checkpoint tensor is either bound to the
-// graph or listed in the family's `ignoredTensors`; anything else fails the import by name, and a
-// tensor in `refusedTensors` (a feature not implemented) fails it before any weight is read.
-// It does not handle rope scaling (LLaMA-3 `rope_freqs.weight` is refused), soft-capping,
-// partial rotary or mixture-of-experts. Tokenizers are LlamaImporter's.
+// checkpoint's metadata (GGUF keys here, Hugging Face config.json in HuggingFaceDecoder); the
+// table holds only what a family fixes (norm placement and stored form, activation, biases,
+// QK-norm, embedding scale, RoPE layout, sliding-window pattern, attention-scale key). Support is
+// decided from metadata before any weight is read, and every checkpoint tensor is either bound to
+// the graph or listed in the family's `ignoredTensors`; anything else fails the import by name,
+// and a tensor in `refusedTensors` (a feature not implemented) fails it before any weight is read.
+// A model whose config asks for bidirectional attention (EmbeddingGemma) becomes an encoder
+// graph: no causal mask, a padding mask, no LM head, last_hidden_state then its
+// sentence-transformers pipeline. It does not handle rope scaling (LLaMA-3 `rope_freqs.weight` is
+// refused), soft-capping, partial rotary or mixture-of-experts. Tokenizers: GGUFTokenizer and
+// HuggingFaceTokenizer.
 //
 // Graph (per layer l, x: f32[batch, seq, H]; bracketed parts only where the family has them):
 //   x = gather(embd, ids) [· embeddingScale]
@@ -14,9 +18,13 @@
 //   [q, k = per-head rms_norm(q), rms_norm(k)]   (reshape to [batch, seq, heads, headDim] and back)
 //   q, k = rope(q), rope(k)  (theta of the layer kind: global or sliding)
 //   a = attention(q, k, v){causal, kv_cache[, window]}·Woᵀ  [a = rms_norm(a)  (post-attention)]
+//       (bidirectional: attention(q, k, v, attention_mask){window ±(W/2)} on sliding layers)
 //   x = x + a;  h = rms_norm(x);  f = (act(h·Wgateᵀ) ⊙ h·Wupᵀ)·Wdownᵀ  [f = rms_norm(f)  (post-ffn)]
 //   x = x + f
 //   logits = rms_norm(x)·Wheadᵀ   f32[batch, seq, vocab]   (Whead = token embeddings when tied)
+//   bidirectional: last_hidden_state = rms_norm(x) f32[batch, seq, H]; embedding f32[batch, D]
+//   from the sentence-transformers pipeline (pooling, Dense, Normalize) when the folder has one.
+// rms_norm(x, w) multiplies by w, or by 1 + w where the format stores Gemma's w (`NormWeight`).
 
 import IngotCore
 import IngotCheckpoint
@@ -56,6 +64,13 @@ public struct DecoderArchitecture: Sendable {
     /// Every `slidingPattern`-th layer (1-based) is global, the others use the metadata's
     /// `attention.sliding_window`; 0: no sliding-window layers.
     public var slidingPattern: Int
+    /// `model_type` values of a Hugging Face config.json of this family.
+    public var huggingFaceModelTypes: [String]
+    /// How the family's Hugging Face safetensors store RMSNorm weights (`normWeight` is the GGUF's).
+    public var huggingFaceNormWeight: NormWeight
+    /// config.json key whose value s makes the attention scale 1/√s (Gemma's
+    /// `query_pre_attn_scalar`); nil: 1/√head_dim.
+    public var attentionScaleKey: String?
     /// Tensor names (GGUF) the graph deliberately leaves unused, with the reason.
     public var ignoredTensors: [String: String]
     /// Tensor names (GGUF) whose presence means a feature Ingot does not implement, with the
@@ -65,27 +80,33 @@ public struct DecoderArchitecture: Sendable {
     public static let llama = DecoderArchitecture(
         name: "llama", displayName: "LLaMA", normWeight: .stored, activation: .silu, qkvBias: false, qkNorm: false,
         scaleEmbeddingBySqrtHidden: false, sandwichNorms: false, ggufRopeStyle: .interleaved,
-        slidingRopeTheta: nil, slidingPattern: 0,
-        ignoredTensors: [:], refusedTensors: ["rope_freqs.weight": "LLaMA-3 rope frequency scaling"])
+        slidingRopeTheta: nil, slidingPattern: 0, huggingFaceModelTypes: ["llama"], huggingFaceNormWeight: .stored,
+        attentionScaleKey: nil, ignoredTensors: [:], refusedTensors: ["rope_freqs.weight": "LLaMA-3 rope frequency scaling"])
     public static let qwen2 = DecoderArchitecture(
         name: "qwen2", displayName: "Qwen2", normWeight: .stored, activation: .silu, qkvBias: true, qkNorm: false,
         scaleEmbeddingBySqrtHidden: false, sandwichNorms: false, ggufRopeStyle: .halfRotation,
-        slidingRopeTheta: nil, slidingPattern: 0, ignoredTensors: [:], refusedTensors: [:])
+        slidingRopeTheta: nil, slidingPattern: 0, huggingFaceModelTypes: ["qwen2"], huggingFaceNormWeight: .stored,
+        attentionScaleKey: nil, ignoredTensors: [:], refusedTensors: [:])
     public static let gemma3 = DecoderArchitecture(
         name: "gemma3", displayName: "Gemma 3", normWeight: .stored, activation: .geluTanh, qkvBias: false, qkNorm: true,
         scaleEmbeddingBySqrtHidden: true, sandwichNorms: true, ggufRopeStyle: .halfRotation,
-        slidingRopeTheta: 10_000, slidingPattern: 6, ignoredTensors: [:], refusedTensors: [:])
+        slidingRopeTheta: 10_000, slidingPattern: 6, huggingFaceModelTypes: ["gemma3_text"], huggingFaceNormWeight: .plusOne,
+        attentionScaleKey: "query_pre_attn_scalar", ignoredTensors: [:], refusedTensors: [:])
 
     public static let all: [DecoderArchitecture] = [.llama, .qwen2, .gemma3]
     public static func named(_ name: String) -> DecoderArchitecture? { all.first { $0.name == name } }
+    public static func huggingFace(modelType: String) -> DecoderArchitecture? {
+        all.first { $0.huggingFaceModelTypes.contains(modelType) }
+    }
 
     /// Facts for reports and `ingot inspect`.
     public var facts: [(String, String)] {
-        [("norm_weight", normWeight.rawValue), ("activation", activation.rawValue), ("qkv_bias", "\(qkvBias)"),
+        [("gguf_norm_weight", normWeight.rawValue), ("activation", activation.rawValue), ("qkv_bias", "\(qkvBias)"),
          ("qk_norm", "\(qkNorm)"), ("embedding_scale", scaleEmbeddingBySqrtHidden ? "sqrt(hidden)" : "1"),
          ("sandwich_norms", "\(sandwichNorms)"), ("rope_style", ggufRopeStyle.name),
          ("sliding_pattern", slidingPattern == 0 ? "none" : "every \(slidingPattern)th layer global"),
-         ("sliding_rope_theta", slidingRopeTheta.map { "\($0)" } ?? "same as global")]
+         ("sliding_rope_theta", slidingRopeTheta.map { "\($0)" } ?? "same as global"),
+         ("hf_norm_weight", huggingFaceNormWeight.rawValue), ("attention_scale_rule", attentionScaleKey.map { "1/sqrt(\($0))" } ?? "1/sqrt(head_dim)")]
     }
 }
 
@@ -103,6 +124,24 @@ struct DecoderHyperParameters {
     var rmsEps: Float
     /// Keys a sliding-window layer sees (0: none).
     var slidingWindow: Int
+    /// Multiplies q·kᵀ; 0 means 1/√headDim.
+    var attentionScale: Float = 0
+    /// Per layer: a sliding-window layer. Empty: from the family's `slidingPattern`.
+    var slidingLayers: [Bool] = []
+    /// No causal mask (an encoder such as EmbeddingGemma): the graph takes an attention mask,
+    /// has no LM head and outputs last_hidden_state.
+    var bidirectional = false
+    /// RoPE theta of the sliding layers when the metadata gives it; nil: the family's.
+    var slidingRopeTheta: Float? = nil
+    /// The head is the token embeddings (config `tie_word_embeddings`); nil: tied when the
+    /// checkpoint has no output tensor (GGUF).
+    var tiedHead: Bool? = nil
+
+    func isSliding(_ layer: Int, _ arch: DecoderArchitecture) -> Bool {
+        guard slidingWindow > 0 else { return false }
+        if !slidingLayers.isEmpty { return slidingLayers[layer] }
+        return arch.slidingPattern > 0 && (layer + 1) % arch.slidingPattern != 0
+    }
 }
 
 struct DecoderTensorNames {
@@ -135,7 +174,23 @@ struct DecoderTensorNames {
         ffnNorm: { "blk.\($0).ffn_norm.weight" }, gate: { "blk.\($0).ffn_gate.weight" }, up: { "blk.\($0).ffn_up.weight" },
         down: { "blk.\($0).ffn_down.weight" }, postFFNNorm: { "blk.\($0).post_ffw_norm.weight" })
 
-    static let huggingFace = DecoderTensorNames(
+    /// Hugging Face names; with sandwich norms (Gemma) the FFN's input norm is
+    /// `pre_feedforward_layernorm` and `post_attention_layernorm` is the attention output's norm.
+    /// A base model saved on its own (EmbeddingGemma's Gemma3TextModel) has no `model.` prefix.
+    static func huggingFace(sandwichNorms: Bool, prefixed: Bool) -> DecoderTensorNames {
+        var n = huggingFaceLlama
+        if sandwichNorms { n.ffnNorm = { "model.layers.\($0).pre_feedforward_layernorm.weight" } }
+        guard !prefixed else { return n }
+        func strip(_ s: String) -> String { s.hasPrefix("model.") ? String(s.dropFirst(6)) : s }
+        func strip(_ f: @escaping (Int) -> String) -> (Int) -> String { { strip(f($0)) } }
+        return DecoderTensorNames(
+            tokenEmbedding: strip(n.tokenEmbedding), outputNorm: strip(n.outputNorm), output: n.output,
+            attnNorm: strip(n.attnNorm), q: strip(n.q), k: strip(n.k), v: strip(n.v), qBias: strip(n.qBias), kBias: strip(n.kBias),
+            vBias: strip(n.vBias), qNorm: strip(n.qNorm), kNorm: strip(n.kNorm), o: strip(n.o), postAttentionNorm: strip(n.postAttentionNorm),
+            ffnNorm: strip(n.ffnNorm), gate: strip(n.gate), up: strip(n.up), down: strip(n.down), postFFNNorm: strip(n.postFFNNorm))
+    }
+
+    static let huggingFaceLlama = DecoderTensorNames(
         tokenEmbedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight",
         attnNorm: { "model.layers.\($0).input_layernorm.weight" }, q: { "model.layers.\($0).self_attn.q_proj.weight" },
         k: { "model.layers.\($0).self_attn.k_proj.weight" }, v: { "model.layers.\($0).self_attn.v_proj.weight" },
@@ -255,7 +310,8 @@ public enum DecoderImporter {
         guard unsupported.isEmpty else { throw IngotError(.unsupported, file: file.path, (unsupported + invalid).joined(separator: "; ")) }
         guard invalid.isEmpty else { throw IngotError(.format, file: file.path, invalid.joined(separator: "; ")) }
 
-        let model = try buildGraph(arch, hp, tensors: GGUFTensors(file), names: .gguf, ropeStyle: arch.ggufRopeStyle, path: file.path)
+        let model = try buildGraph(arch, hp, tensors: GGUFTensors(file), names: .gguf, ropeStyle: arch.ggufRopeStyle,
+                                   normWeight: arch.normWeight, pipeline: nil, path: file.path)
         let tokenizer = try GGUFTokenizer.spec(file, contextLength: hp.contextLength)
         if let tokenizer {
             try checkVocabularyFits(tokenizer.tokens.count, field: "tokenizer.ggml.tokens", file: file.path,
@@ -271,24 +327,42 @@ public enum DecoderImporter {
          ("num_key_value_heads", "\(hp.kvHeads)"), ("head_dim", "\(hp.headDim)"), ("intermediate_size", "\(hp.intermediate)"),
          ("vocab_size", "\(hp.vocab)"), ("context_length", "\(hp.contextLength)"), ("rope_theta", "\(hp.ropeTheta)"),
          ("rms_norm_eps", "\(hp.rmsEps)")] + (hp.slidingWindow > 0 ? [("sliding_window", "\(hp.slidingWindow)")] : [])
+            + (hp.attentionScale > 0 ? [("attention_scale", "\(hp.attentionScale)")] : [])
+            + (hp.bidirectional ? [("attention", "bidirectional")] : [])
     }
 
     static func buildGraph(_ arch: DecoderArchitecture, _ hp: DecoderHyperParameters, tensors: CheckpointTensors,
-                           names: DecoderTensorNames, ropeStyle: RopeStyle, path: String) throws -> (graph: Graph, tied: Bool) {
+                           names: DecoderTensorNames, ropeStyle: RopeStyle, normWeight: DecoderArchitecture.NormWeight,
+                           pipeline: SentenceTransformersPipeline?, path: String) throws -> (graph: Graph, tied: Bool) {
         guard hp.heads > 0, hp.kvHeads > 0, hp.heads % hp.kvHeads == 0, hp.headDim > 0, hp.headDim % 2 == 0 else {
             throw IngotError(.format, file: path,
                              "heads \(hp.heads), kv heads \(hp.kvHeads), head dimension \(hp.headDim): expected heads a multiple of kv heads and an even head dimension")
         }
-        guard arch.normWeight == .stored else {
-            throw IngotError(.unsupported, file: path, location: "norm weight", "value \(arch.normWeight.rawValue), expected stored")
+        guard hp.slidingLayers.isEmpty || hp.slidingLayers.count == hp.layers else {
+            throw IngotError(.format, file: path, location: "layer types",
+                             "\(hp.slidingLayers.count) entries, expected one per layer (\(hp.layers))")
         }
         let qDim = hp.heads * hp.headDim, kvDim = hp.kvHeads * hp.headDim
         var g = Graph(name: arch.name)
         var w = WeightBinder(tensors, architecture: arch.displayName)
 
         let ids = g.addInput("input_ids", TensorType(.i32, ["batch", "seq"]))
+        // An encoder takes the inputs every encoder artifact takes (Encoder, calibration);
+        // Gemma has no token types, so token_type_ids is accepted and not read.
+        let mask = hp.bidirectional ? g.addInput("attention_mask", TensorType(.i32, ["batch", "seq"])) : nil
+        if hp.bidirectional { _ = g.addInput("token_type_ids", TensorType(.i32, ["batch", "seq"])) }
         let positions = g.addInput("position_ids", TensorType(.i32, ["batch", "seq"]))
         let embedding = w.weight(&g, names.tokenEmbedding, [hp.vocab, hp.hidden])
+        /// A norm weight; where the format stores Gemma's w the constant becomes 1 + w (float32).
+        func norm(_ name: String, _ shape: [Int]) -> ValueID {
+            let id = w.weight(&g, name, shape)
+            if normWeight == .plusOne, let i = g.constants.lastIndex(where: { $0.value == id }), let base = g.constants[i].source {
+                g.constants[i].source = ConstantSource(origin: base.origin + " + 1", loader: {
+                    TensorBuffer(array: try base.load().toArray(of: Float.self).map { 1 + $0 })
+                }, release: { base.release() })
+            }
+            return id
+        }
 
         struct Layer {
             var attnNorm, q, k, v, o, ffnNorm, gate, up, down: ValueID
@@ -297,12 +371,12 @@ public enum DecoderImporter {
         var layers: [Layer] = []
         for l in 0..<hp.layers {
             var layer = Layer(
-                attnNorm: w.weight(&g, names.attnNorm(l), [hp.hidden]),
+                attnNorm: norm(names.attnNorm(l), [hp.hidden]),
                 q: w.weight(&g, names.q(l), [qDim, hp.hidden]),
                 k: w.weight(&g, names.k(l), [kvDim, hp.hidden]),
                 v: w.weight(&g, names.v(l), [kvDim, hp.hidden]),
                 o: w.weight(&g, names.o(l), [hp.hidden, qDim]),
-                ffnNorm: w.weight(&g, names.ffnNorm(l), [hp.hidden]),
+                ffnNorm: norm(names.ffnNorm(l), [hp.hidden]),
                 gate: w.weight(&g, names.gate(l), [hp.intermediate, hp.hidden]),
                 up: w.weight(&g, names.up(l), [hp.intermediate, hp.hidden]),
                 down: w.weight(&g, names.down(l), [hp.hidden, hp.intermediate]))
@@ -312,19 +386,23 @@ public enum DecoderImporter {
                 layer.vBias = w.weight(&g, names.vBias(l), [kvDim])
             }
             if arch.qkNorm {
-                layer.qNorm = w.weight(&g, names.qNorm(l), [hp.headDim])
-                layer.kNorm = w.weight(&g, names.kNorm(l), [hp.headDim])
+                layer.qNorm = norm(names.qNorm(l), [hp.headDim])
+                layer.kNorm = norm(names.kNorm(l), [hp.headDim])
             }
             if arch.sandwichNorms {
-                layer.postAttentionNorm = w.weight(&g, names.postAttentionNorm(l), [hp.hidden])
-                layer.postFFNNorm = w.weight(&g, names.postFFNNorm(l), [hp.hidden])
+                layer.postAttentionNorm = norm(names.postAttentionNorm(l), [hp.hidden])
+                layer.postFFNNorm = norm(names.postFFNNorm(l), [hp.hidden])
             }
             layers.append(layer)
         }
-        let outputNorm = w.weight(&g, names.outputNorm, [hp.hidden])
-        let tied = !w.has(names.output)
-        let head = tied ? embedding : w.weight(&g, names.output, [hp.vocab, hp.hidden])
-        w.requireAllUsed(except: Set(arch.ignoredTensors.keys))
+        let outputNorm = norm(names.outputNorm, [hp.hidden])
+        // An encoder has no head: an lm_head tensor is then reported as unused.
+        let tied = hp.tiedHead ?? !w.has(names.output)
+        let head = hp.bidirectional ? nil : tied ? embedding : w.weight(&g, names.output, [hp.vocab, hp.hidden])
+        // A tied checkpoint may still store the head's copy of the embeddings (transformers
+        // ties them on load); it is left unused, as tying does.
+        let tiedCopy: Set<String> = tied && !hp.bidirectional && hp.tiedHead == true && w.has(names.output) ? [names.output] : []
+        w.requireAllUsed(except: Set(arch.ignoredTensors.keys).union(tiedCopy))
         try w.finish()
 
         let rmsNorm = Op.rmsNorm(epsilon: hp.rmsEps)
@@ -348,11 +426,15 @@ public enum DecoderImporter {
         }
         for (l, lw) in layers.enumerated() {
             let n = "layer\(l)"
-            let sliding = arch.slidingPattern > 0 && (l + 1) % arch.slidingPattern != 0
-            let theta = sliding ? (arch.slidingRopeTheta ?? hp.ropeTheta) : hp.ropeTheta
-            let attention = Op.attention(AttentionAttributes(heads: hp.heads, kvHeads: hp.kvHeads, headDim: hp.headDim, causal: true,
-                                                             scale: 1 / Float(hp.headDim).squareRoot(), kvCache: true,
-                                                             window: sliding ? hp.slidingWindow : 0))
+            let sliding = hp.isSliding(l, arch)
+            let theta = sliding ? (hp.slidingRopeTheta ?? arch.slidingRopeTheta ?? hp.ropeTheta) : hp.ropeTheta
+            let scale = hp.attentionScale > 0 ? hp.attentionScale : 1 / Float(hp.headDim).squareRoot()
+            // Bidirectional sliding layers see ±(W/2) positions: transformers makes the window
+            // W/2 + 1 with exclusive bounds, |p − j| < W/2 + 1, which is the op's non-causal window.
+            let window = sliding ? (hp.bidirectional ? hp.slidingWindow / 2 + 1 : hp.slidingWindow) : 0
+            let attention = Op.attention(AttentionAttributes(heads: hp.heads, kvHeads: hp.kvHeads, headDim: hp.headDim,
+                                                             causal: !hp.bidirectional, scale: scale, kvCache: !hp.bidirectional,
+                                                             window: window))
             let h = try g.add(rmsNorm, [x, lw.attnNorm], name: n + ".attn_norm")
             var q = try linear(h, lw.q, lw.qBias, n + ".q")
             var k = try linear(h, lw.k, lw.kBias, n + ".k")
@@ -363,7 +445,7 @@ public enum DecoderImporter {
             }
             q = try g.add(.rope(theta: theta, heads: hp.heads, headDim: hp.headDim, style: ropeStyle), [q, positions], name: n + ".q_rope")
             k = try g.add(.rope(theta: theta, heads: hp.kvHeads, headDim: hp.headDim, style: ropeStyle), [k, positions], name: n + ".k_rope")
-            let a = try g.add(attention, [q, k, v], name: n + ".attention")
+            let a = try g.add(attention, [q, k, v] + (mask.map { [$0] } ?? []), name: n + ".attention")
             var o = try linear(a, lw.o, nil, n + ".attention_out")
             if let post = lw.postAttentionNorm { o = try g.add(rmsNorm, [o, post], name: n + ".post_attention_norm") }
             x = try g.add(.binary(.add), [x, o], name: n + ".residual1")
@@ -380,9 +462,13 @@ public enum DecoderImporter {
             if let post = lw.postFFNNorm { d = try g.add(rmsNorm, [d, post], name: n + ".post_ffn_norm") }
             x = try g.add(.binary(.add), [x, d], name: n + ".residual2")
         }
-        let final = try g.add(rmsNorm, [x, outputNorm], name: "final_norm")
-        let logits = try linear(final, head, nil, "logits")
-        g.markOutput(logits)
+        let final = try g.add(rmsNorm, [x, outputNorm], name: hp.bidirectional ? "last_hidden_state" : "final_norm")
+        if let head {
+            g.markOutput(try linear(final, head, nil, "logits"))
+        } else {
+            g.markOutput(final)
+            if let mask, let embedding = try pipeline?.append(to: &g, tokens: final, mask: mask) { g.markOutput(embedding) }
+        }
         try g.verify()
         return (g, tied)
     }

@@ -8,16 +8,19 @@ import IngotIR
 
 public struct ImportedModel {
     /// An encoder family of EncoderArchitecture ("bert", "mpnet", "nomic-bert", …), or a decoder
-    /// family of DecoderArchitecture ("llama", "qwen2", "gemma3").
+    /// family of DecoderArchitecture ("llama", "qwen2", "gemma3"; a bidirectional gemma3_text
+    /// folder such as EmbeddingGemma is "gemma3" with `isEncoder`).
     public var architecture: String
-    /// A sentence encoder (inputs input_ids, attention_mask, token_type_ids, position_ids), not a language model.
-    public var isEncoder: Bool { EncoderArchitecture.named(architecture) != nil }
     public var graph: Graph
     public var tokenizer: TokenizerSpec?
     /// Hyper-parameters as (key, value) in a fixed order, e.g. ("hidden_size", "384").
     public var hyperParameters: [(String, String)]
     /// Checkpoint files the weights and configuration came from.
     public var sourceFiles: [String]
+
+    /// A sentence encoder (BERT, EmbeddingGemma: the graph takes an attention mask), not a
+    /// language model.
+    public var isEncoder: Bool { graph.inputs.contains { graph[$0].name == "attention_mask" } }
 }
 
 public enum ModelImporter {
@@ -56,15 +59,13 @@ public enum ModelImporter {
             return try EncoderImporter.importModel(directory: directory, config: config, tensors: tensors, architecture: arch,
                                                    attention: attention)
         }
-        switch modelType {
-        case "llama":
-            try fusedOnly("llama")
-            return try LlamaImporter.importSafetensors(directory: directory, config: config, tensors: tensors)
-        default:
-            let known = EncoderArchitecture.huggingFace.map(\.name) + ["llama"]
+        guard let arch = DecoderArchitecture.huggingFace(modelType: modelType) else {
+            let known = EncoderArchitecture.huggingFace.map(\.name) + DecoderArchitecture.all.flatMap(\.huggingFaceModelTypes)
             throw IngotError(.unsupported, file: configPath, location: "model_type",
                              "value \"\(modelType)\", expected one of \(known.map { "\"\($0)\"" }.joined(separator: ", "))")
         }
+        try fusedOnly(modelType)
+        return try HuggingFaceDecoder.importFolder(directory: directory, config: config, architecture: arch, tensors: tensors)
     }
 }
 

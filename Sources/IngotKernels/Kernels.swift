@@ -216,8 +216,9 @@ public enum Kernels {
 
     /// Attention for q [B, S, H·D] over k, v [B, Sk, Hkv·D] (query head h reads kv head
     /// h / (H / Hkv)), optional key mask [B, Sk] (0 = padding), optional causal mask with the
-    /// queries at positions offset..<offset+S against keys 0..<Sk, and with `window` > 0 (causal)
-    /// the query at position p seeing only keys p − window + 1 … p; out [B, S, H·D].
+    /// queries at positions offset..<offset+S against keys 0..<Sk, and with `window` > 0 the
+    /// query at position p seeing only keys j with p − j < window (causal: p − window + 1 … p;
+    /// not causal: the symmetric p − window + 1 … p + window − 1); out [B, S, H·D].
     /// Per (b, h, block of queries): scores = scale·Q·Kᵀ over the keys the block can see,
     /// masked softmax, P·V. Memory is O(block · Sk), not O(S · Sk).
     /// Batch invariance: keys after a row's last unmasked key (right padding) are not part of
@@ -284,8 +285,10 @@ public enum Kernels {
                 }
                 for i in 0..<rows {
                     let row = scores + i * keys
-                    let visible = causal ? min(keys, queryOffset + q0 + i + 1) : keys
-                    let first = window > 0 ? min(max(0, queryOffset + q0 + i + 1 - window), visible) : 0
+                    let position = queryOffset + q0 + i
+                    var visible = causal ? min(keys, position + 1) : keys
+                    if window > 0 && !causal { visible = min(visible, position + window) }
+                    let first = window > 0 ? min(max(0, position + 1 - window), visible) : 0
                     for j in 0..<first { row[j] = -Float.infinity }
                     if let relative {
                         let p = queryOffset + q0 + i + keySeq - 1

@@ -125,6 +125,7 @@ public enum ReferenceKernels {
                         if let keyMask, keyMask[b * keySeq + j] == 0 { continue }
                         if causal && j > queryOffset + i { continue }
                         if window > 0 && j <= queryOffset + i - window { continue }
+                        if window > 0 && !causal && j >= queryOffset + i + window { continue }
                         var dot = 0.0
                         for d in 0..<D { dot += Double(q[((b * seq + i) * H + h) * D + d]) * Double(k[((b * keySeq + j) * KV + g) * D + d]) }
                         scores[j] = dot * Double(scale)

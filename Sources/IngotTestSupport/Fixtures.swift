@@ -41,6 +41,8 @@ public enum TestPaths {
     public static var mpnetDir: URL { models.appendingPathComponent("all-mpnet-base-v2") }
     /// nomic-embed-text-v1.5 F16 GGUF (scripts/zoo.sh).
     public static var nomicGGUF: URL { models.appendingPathComponent("nomic-embed-text-v1.5.f16.gguf") }
+    /// EmbeddingGemma-300M Hugging Face folder (scripts/setup.sh --zoo embeddinggemma-300m).
+    public static var embeddingGemmaDir: URL { models.appendingPathComponent("embeddinggemma-300m") }
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

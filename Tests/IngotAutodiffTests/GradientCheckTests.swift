@@ -224,6 +224,16 @@ final class GradientCheckTests: XCTestCase {
             """, floatInputs: ["q": [1, 6, 16], "k": [1, 6, 4], "v": [1, 6, 4]])
     }
 
+    /// Bidirectional sliding window (EmbeddingGemma): keys within ±(window − 1) of the query.
+    func testSymmetricWindowAttention() throws {
+        try checkGradients("""
+            graph t(%q: f32[1, 6, 8], %k: f32[1, 6, 4], %v: f32[1, 6, 4]) -> (%y) {
+              %y: f32[1, 6, 8] = attention(%q, %k, %v) {heads = 2, kv_heads = 1, head_dim = 4, causal = false, scale = 0.5, kv_cache = false, window = 2}
+              return %y
+            }
+            """, floatInputs: ["q": [1, 6, 8], "k": [1, 6, 4], "v": [1, 6, 4]])
+    }
+
     func testShapeOps() throws {
         try checkGradients("""
             graph t(%x: f32[2, 3, 4]) -> (%r, %t, %s, %c, %p0, %p1) {

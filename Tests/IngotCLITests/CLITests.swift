@@ -183,7 +183,7 @@ final class CLIExitCodeTests: XCTestCase {
         try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
         let r = try runIngot(["build", dir.path, "-o", dir.appendingPathComponent("o.ingot").path])
         XCTAssertEqual(r.status, 69)
-        XCTAssertEqual(r.stderr, "ingot: error: \(dir.path)/config.json: model_type: value \"t5\", expected one of \"bert\", \"roberta\", \"xlm-roberta\", \"distilbert\", \"mpnet\", \"llama\"\n")
+        XCTAssertEqual(r.stderr, "ingot: error: \(dir.path)/config.json: model_type: value \"t5\", expected one of \"bert\", \"roberta\", \"xlm-roberta\", \"distilbert\", \"mpnet\", \"llama\", \"qwen2\", \"gemma3_text\"\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.ingot").path))
     }
 

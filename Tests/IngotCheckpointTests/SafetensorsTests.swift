@@ -176,6 +176,14 @@ final class JSONTests: XCTestCase {
         }
     }
 
+    /// Keys compare by code points: "é" composed (U+00E9) and decomposed (e + U+0301) are two
+    /// keys, as in Gemma's tokenizer.json vocabulary, though Swift's String equality merges them.
+    func testCanonicallyEquivalentKeysAreDistinct() throws {
+        let v = try JSONValue.parse("{\"\u{E9}\": 1, \"e\u{301}\": 2}")
+        XCTAssertEqual(v.object?.count, 2)
+        XCTAssertEqual(v.object?.map { Array($0.0.unicodeScalars.map(\.value)) }, [[0xE9], [0x65, 0x301]])
+    }
+
     func testDeepNestingIsRejected() {
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         XCTAssertThrowsError(try JSONValue.parse(deep)) { error in

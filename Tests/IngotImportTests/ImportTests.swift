@@ -175,7 +175,7 @@ final class BertImportTests: XCTestCase {
         try SafetensorsWriter.write([.f32("x", [2])], to: dir.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try ModelImporter.importModel(at: dir.path)) { error in
             XCTAssertEqual((error as! IngotError).description,
-                           dir.appendingPathComponent("config.json").path + ": model_type: value \"t5\", expected one of \"bert\", \"roberta\", \"xlm-roberta\", \"distilbert\", \"mpnet\", \"llama\"")
+                           dir.appendingPathComponent("config.json").path + ": model_type: value \"t5\", expected one of \"bert\", \"roberta\", \"xlm-roberta\", \"distilbert\", \"mpnet\", \"llama\", \"qwen2\", \"gemma3_text\"")
         }
     }
 

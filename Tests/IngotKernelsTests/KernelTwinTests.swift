@@ -202,6 +202,41 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    /// Bidirectional sliding window (EmbeddingGemma's sliding layers): the query at p sees keys
+    /// p − window + 1 … p + window − 1, with right padding masked as well.
+    func testAttentionSymmetricWindowWithoutCausalMask() {
+        for pool in pools {
+            for (batch, seq, heads, kv, d, window) in [(1, 9, 2, 1, 4, 3), (2, 140, 3, 1, 4, 40), (2, 30, 2, 2, 5, 1)] {
+                let q = rng.array(batch * seq * heads * d, scale: 2), k = rng.array(batch * seq * kv * d, scale: 2)
+                let v = rng.array(batch * seq * kv * d)
+                var mask = [Int32](repeating: 1, count: batch * seq)
+                if batch > 1 { for j in (seq - seq / 3)..<seq { mask[seq + j] = 0 } }
+                var fast = [Float](repeating: .nan, count: q.count), ref = fast, unbounded = fast, wide = fast
+                Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &fast, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: false, queryOffset: 0, window: window, pool: pool)
+                ReferenceKernels.attention(q: q, k: k, v: v, keyMask: mask, out: &ref, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                           kvHeads: kv, headDim: d, scale: 0.3, causal: false, queryOffset: 0, window: window)
+                XCTAssertLessThan(maxAbsDiff(fast, ref), 1e-5, "window \(window) b\(batch) s\(seq)")
+                Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &unbounded, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: false, queryOffset: 0, pool: pool)
+                XCTAssertGreaterThan(maxAbsDiff(fast, unbounded), 1e-3, "the window bites")
+                Kernels.attention(q: q, k: k, v: v, keyMask: mask, out: &wide, batch: batch, seq: seq, keySeq: seq, heads: heads,
+                                  kvHeads: kv, headDim: d, scale: 0.3, causal: false, queryOffset: 0, window: seq, pool: pool)
+                XCTAssertEqual(wide, unbounded, "a window of the whole sequence changes nothing")
+                if window == 1 {
+                    // Each query sees only its own key: the output is its own value row.
+                    for t in 0..<seq {
+                        for h in 0..<heads {
+                            let g = h / (heads / kv)
+                            XCTAssertEqual(Array(fast[((t * heads + h) * d)..<((t * heads + h + 1) * d)]),
+                                           Array(v[((t * kv + g) * d)..<((t * kv + g + 1) * d)]))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testRopeBothStylesAndAHandComputedCase() {
         for interleaved in [true, false] {
             let tokens = 5, heads = 3, d = 8

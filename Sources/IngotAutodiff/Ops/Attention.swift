@@ -90,7 +90,8 @@ extension Ops.Attention: DifferentiableOp {
                                         let row = p + i * keySeq
                                         for j in 0..<keySeq {
                                             let padding = mask?[b * keySeq + j] == 0
-                                            if padding || (a.causal && j > i) || (a.window > 0 && j <= i - a.window) { row[j] = -T.infinity }
+                                            if padding || (a.causal && j > i) || (a.window > 0 && j <= i - a.window)
+                                                || (a.window > 0 && !a.causal && j >= i + a.window) { row[j] = -T.infinity }
                                         }
                                         ReferenceKernels.softmaxRow(row, keySeq)
                                     }

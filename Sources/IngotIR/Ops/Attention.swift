@@ -16,7 +16,9 @@ public struct AttentionAttributes: Sendable, Hashable {
     public var scale: Float
     /// The runtime keeps k and v of earlier calls in a per-session cache and attends over them too.
     public var kvCache: Bool
-    /// Sliding window (causal only): query at position p sees keys p − window + 1 … p; 0 = unbounded.
+    /// Sliding window, 0 = unbounded: the query at position p sees keys j with |p − j| < window,
+    /// i.e. p − window + 1 … p when causal and p − window + 1 … p + window − 1 when not
+    /// (bidirectional encoders such as EmbeddingGemma's sliding layers).
     public var window: Int
     /// Relative position bias (MPNet / T5 buckets): with `relativeBuckets` > 0 a fifth input
     /// table[relativeBuckets, heads] adds table[bucket(i − j), h] to the scaled score of query i,
@@ -53,6 +55,7 @@ extension Ops {
             .attention(AttentionAttributes(heads: 4, kvHeads: 1, headDim: 8, causal: true, scale: 0.25, kvCache: true, window: 3)),
             .attention(AttentionAttributes(heads: 12, kvHeads: 12, headDim: 64, causal: false, scale: 0.125, kvCache: false,
                                            relativeBuckets: 32, relativeMaxDistance: 128)),
+            .attention(AttentionAttributes(heads: 2, kvHeads: 1, headDim: 4, causal: false, scale: 0.5, kvCache: false, window: 2)),
         ]
 
         public static func op(_ a: AttentionAttributes) -> Op { .attention(a) }
@@ -112,8 +115,8 @@ extension Ops {
             guard a.heads > 0, a.kvHeads > 0, a.headDim > 0, a.heads % a.kvHeads == 0 else {
                 throw InferenceError("heads \(a.heads) must be a positive multiple of kv_heads \(a.kvHeads), head_dim \(a.headDim) positive")
             }
-            guard a.window >= 0, a.window == 0 || a.causal || a.kvCache else {
-                throw InferenceError("window \(a.window): expected 0, or a positive window on causal attention")
+            guard a.window >= 0 else {
+                throw InferenceError("window \(a.window): expected 0 (unbounded) or a positive window")
             }
             for (x, what) in [(q, "q"), (k, "k"), (v, "v")] {
                 try requireFloat(x, what)
