@@ -80,12 +80,16 @@ let package = Package(
         // Test support and tests.
         .target(name: "IngotTestSupport", dependencies: ["IngotCore"]),
         .testTarget(name: "IngotCoreTests", dependencies: ["IngotCore", "IngotTestSupport"]),
-        .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotCheckpointTests", dependencies: [
+            "IngotCheckpoint", "IngotTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotAutodiff", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
+        .testTarget(name: "IngotImportTests", dependencies: [
+            "IngotImport", "IngotTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),

@@ -38,6 +38,11 @@ public enum TestPaths {
     /// Qwen2.5-Coder 0.5B Instruct Q4_K_M GGUF (scripts/setup.sh --zoo qwen2.5-0.5b).
     public static var qwen25GGUF: URL { models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") }
 
+    /// paraphrase-MiniLM-L3-v2 ONNX export, float32 (scripts/zoo.sh paraphrase-minilm-l3-v2).
+    public static var paraphraseONNX: URL { models.appendingPathComponent("paraphrase-MiniLM-L3-v2.onnx") }
+    /// all-MiniLM-L6-v2 ONNX export with int8 weights (scripts/zoo.sh minilm-l6-v2-int8).
+    public static var miniLMInt8ONNX: URL { models.appendingPathComponent("all-MiniLM-L6-v2-int8.onnx") }
+
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Returns the path if it exists; otherwise nil (the caller skips), or a failure message in CI.
