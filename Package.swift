@@ -93,7 +93,9 @@ let package = Package(
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotArtifact", "IngotCompiler", "IngotImport", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotArtifact", "IngotCompiler", "IngotImport", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -128,6 +128,20 @@ extension ONNXTranslator {
             let values = Array(f[(Int(row) * h)..<(Int(row) * h + h)])
             return .ir(graph.addConstant(fresh(t.name + ".row\(row)"), TensorType(.f32, Shape(fixed: [h])),
                                          source: ConstantSource(origin: "\(model.path):\(t.name) row \(row)", buffer: TensorBuffer(array: values))))
+        case .known(let k):
+            // Constant ids (a fixed-shape export's position or token-type buffer): an i32 constant.
+            let values = k.elements.compactMap(\.int)
+            let rows: Int
+            switch data {
+            case .weight(let t): rows = t.dims.first ?? 0
+            case .dequantized(let q, _): rows = q.dims.first ?? 0
+            default: throw fail("lookup table is a \(data.kind); expected an initializer")
+            }
+            guard values.count == k.elements.count, values.allSatisfy({ $0 >= 0 && $0 < Int64(rows) }) else {
+                throw format("constant lookup ids outside 0..<\(rows)")
+            }
+            idsValue = graph.addConstant(fresh(name + ".ids"), TensorType(.i32, Shape(fixed: k.dims)),
+                                         source: ConstantSource(origin: "ONNX import: constant lookup ids", buffer: TensorBuffer(array: values.map { Int32(truncatingIfNeeded: $0) })))
         default:
             throw fail("lookup indices are a \(ids.kind); expected token ids")
         }
@@ -907,6 +921,7 @@ extension ONNXTranslator {
         do { out = try Shape.broadcast(Shape(dims), Shape(target)).dims } catch {
             throw fail("Expand of \(dims) to \(target): \(error)")
         }
+        if out == dims { return x }
         let shift = out.count - dims.count
         switch x {
         case .mask(var m):

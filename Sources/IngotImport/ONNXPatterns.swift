@@ -143,7 +143,7 @@ enum Sym {
 
 struct ONNXTranslator {
     let model: ONNXModel
-    var graph = Graph(name: "onnx")
+    var graph = Graph(name: "bert")
     var syms: [String: Sym] = [:]
     var node: ONNXNode? = nil
     var idsInput: ValueID

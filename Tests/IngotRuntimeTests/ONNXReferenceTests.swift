@@ -14,6 +14,7 @@ import IngotIR
 import IngotPasses
 import IngotTestSupport
 @testable import IngotRuntime
+import SwiftProtobuf
 
 enum ONNXArtifacts {
     private static var cache: [String: Result<(String, ImportedModel), Error>] = [:]
@@ -172,5 +173,58 @@ final class MiniLMInt8ONNXTests: ONNXReferenceCase {
         let artifactBytes = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: built.path)[.size] as? Int)
         print("\(artifactName): artifact \(artifactBytes) bytes, ONNX \(onnxBytes) bytes, ratio \(Double(artifactBytes) / Double(onnxBytes))")
         XCTAssertLessThanOrEqual(Double(artifactBytes), 1.1 * Double(onnxBytes))
+    }
+}
+
+/// paraphrase-MiniLM-L3-v2 re-declared with fixed input dims [1, 64] (as a fixed-shape export
+/// has them): the artifact states the limits, pads shorter input to 64 and refuses longer.
+final class FixedShapeONNXTests: XCTestCase {
+    func testFixedShapeExportPadsToItsLength() throws {
+        let onnx = try requireModel(TestPaths.paraphraseONNX)
+        var m = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: onnx))
+        for i in m.graph.input.indices {
+            var shape = Onnx_TensorShapeProto()
+            shape.dim = [Int64(1), 64].map { n in
+                var d = Onnx_TensorShapeProto.Dimension()
+                d.dimValue = n
+                return d
+            }
+            m.graph.input[i].type.tensorType.shape = shape
+        }
+        let dir = try TempDirectory.make("onnx-fixed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixed = dir.appendingPathComponent("fixed.onnx")
+        try m.serializedData().write(to: fixed)
+        let vocab = try requireModel(TestPaths.miniLMDir).appendingPathComponent("vocab.txt")
+        let imported = try ONNXImporter.importModel(path: fixed.path, tokenizer: vocab.path, pooling: .mean, normalize: true)
+        XCTAssertTrue(imported.hyperParameters.contains { $0.0 == "fixed_shape" })
+        let out = dir.appendingPathComponent("fixed.ingot").path
+        _ = try ArtifactBuilder.write(imported, source: fixed.path, output: out, options: BuildOptions())
+        let facts = try Inspector.inspect(out).facts
+        let limits = try XCTUnwrap(facts.first { $0.0 == "input_limits" }?.1)
+        XCTAssertTrue(limits.contains("input_ids [1, 64]: dimension 0 fixed at 1, dimension 1 fixed at 64"), limits)
+
+        let encoder = try Encoder(model: try Model(path: out))
+        let reference = try SafetensorsCheckpoint(path: try referenceFile("zoo/paraphrase-minilm-l3-v2/dev/reference.safetensors").path)
+        let embeddings = try referenceFloats(reference, "embeddings")
+        var worst: Float = 0
+        for i in 0..<8 {
+            let ids = try referenceInts(reference, "ids_\(i)")
+            let expected = try referenceFloats(reference, "hidden_\(i)")
+            let result = try encoder.run(ids: [ids])
+            let hidden = try XCTUnwrap(result["last_hidden_state"])
+            XCTAssertEqual(hidden.shape, [1, 64, 384])
+            worst = max(worst, zip(hidden.floats!.prefix(ids.count * 384), expected).map { abs($0 - $1) }.max()!)
+            let e = try XCTUnwrap(result["embedding"]?.floats)
+            worst = max(worst, zip(e, embeddings[(i * 384)..<((i + 1) * 384)]).map { abs($0 - $1) }.max()!)
+        }
+        print("fixed-shape paraphrase: hidden_0..7 and embeddings max abs \(worst)")
+        XCTAssertLessThanOrEqual(worst, 1e-4)
+        XCTAssertThrowsError(try encoder.run(ids: [[Int32](repeating: 1000, count: 65)])) { error in
+            XCTAssertEqual((error as? IngotError)?.kind, .shape, "\(error)")
+        }
+        XCTAssertThrowsError(try encoder.run(ids: [[101, 102], [101, 102]])) { error in
+            XCTAssertEqual((error as? IngotError)?.kind, .shape, "\(error)")
+        }
     }
 }
