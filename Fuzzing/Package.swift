@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// IngotFuzz: libFuzzer targets for every reader of untrusted bytes (safetensors, GGUF, .ingot
+// IngotFuzz: libFuzzer targets for every reader of untrusted bytes (safetensors, GGUF, ONNX, .ingot
 // artifacts, pass recipes, JSONL input, v1 reports, the tokenizer section, vocab.txt) and for
 // the real tokenizers encoding arbitrary text. A package of its own so the main build never
 // carries fuzzer flags; it links the main package's IngotReaders product by path.
@@ -18,7 +18,7 @@
 // main.swift, is the process entry and hands control to libFuzzer's driver itself.
 import PackageDescription
 
-let fuzzTargets = ["safetensors", "gguf", "artifact", "recipe", "jsonl", "report", "tokenizer", "vocab", "encode"]
+let fuzzTargets = ["safetensors", "gguf", "artifact", "recipe", "jsonl", "report", "tokenizer", "vocab", "encode", "onnx"]
 
 let package = Package(
     name: "IngotFuzz",

@@ -50,6 +50,18 @@ public enum ONNXImporter {
     /// normalisation: then `pooling` and `normalize` must be left unset).
     public static func importModel(path: String, tokenizer tokenizerPath: String?,
                                    pooling: ONNXPooling? = nil, normalize: Bool? = nil) throws -> ImportedModel {
+        // Every error names the file (shape folding and graph checks know no file of their own).
+        do {
+            return try importChecked(path: path, tokenizer: tokenizerPath, pooling: pooling, normalize: normalize)
+        } catch let e as IngotError {
+            throw e.inFile(path)
+        } catch let failure as VerificationFailure {
+            throw failure.asIngotError(file: path)
+        }
+    }
+
+    static func importChecked(path: String, tokenizer tokenizerPath: String?,
+                              pooling: ONNXPooling?, normalize: Bool?) throws -> ImportedModel {
         let model = try ONNXModel(path: path)
         let unsupported = unsupportedOps(model)
         guard unsupported.isEmpty else {

@@ -89,7 +89,7 @@ extension ONNXTranslator {
     /// Known elements gathered along `axis` (row-major blocks).
     func gatherKnown(_ data: Known, _ idx: Known, axis: Int) throws -> Known {
         let dims = data.dims
-        let outer = dims[..<axis].reduce(1, *), n = dims[axis], inner = dims[(axis + 1)...].reduce(1, *)
+        let outer = product(dims[..<axis]), n = dims[axis], inner = product(dims[(axis + 1)...])
         var out: [KnownElement] = []
         for o in 0..<outer {
             for e in idx.elements {
@@ -165,7 +165,7 @@ extension ONNXTranslator {
             return .ir(try add(.gather, [try constant(t), idsValue], name))
         case .dequantized(let q, let s):
             // Per-row scales [rows, 1]: gather_int8 with one group per row.
-            guard q.dims.count == 2, s.elementCount == q.dims[0], s.dims.last == 1 || s.dims.count == 1 else {
+            guard q.dims.count == 2, s.elementCount == q.dims[0], s.dims.last == 1 || s.dims.count == 1, s.floats != nil else {
                 throw fail("int8 table \"\(q.name)\" \(q.dims) with scales \(s.dims); expected per-row scales [rows, 1]")
             }
             let table = int8Constant(q, transposed: false)
@@ -215,7 +215,7 @@ extension ONNXTranslator {
         guard q.dims.count == 2 else { throw fail("int8 weight \"\(q.name)\" has dims \(q.dims); expected [in, out]") }
         let n = transposedWeight ? q.dims[0] : q.dims[1], k = transposedWeight ? q.dims[1] : q.dims[0]
         let perColumn = transposedWeight ? (s.dims == [n, 1] || s.dims == [n]) : (s.dims == [1, n] || s.dims == [n])
-        guard perColumn, s.dtype.isFloatingPoint else {
+        guard perColumn, s.floats != nil else {
             throw fail("int8 weight \"\(q.name)\" \(q.dims) has scales \"\(s.name)\" \(s.dtype)\(s.dims); expected one float scale per output column")
         }
         let w = int8Constant(q, transposed: !transposedWeight)
@@ -238,12 +238,12 @@ extension ONNXTranslator {
         guard let dims = try typeOf(x) else { throw fail("unsqueeze of a \(x.kind)") }
         let r = dims.count + axes.count
         let positions = try axes.map { try normalizeAxis($0, rank: r) }.sorted()
+        guard Set(positions).count == positions.count else { throw format("unsqueeze axes \(axes) repeat an axis") }
         var out = dims
         for p in positions { out.insert(.fixed(1), at: p) }
         switch x {
-        case .known(var k):
-            k.dims = out.map { $0.fixedValue ?? 1 }
-            return .known(k)
+        case .known(let k):
+            return .known(try reshaped(k, out.map { $0.fixedValue ?? 1 }))
         case .mask(var m):
             // Map each old axis to its new place.
             let oldToNew = (0..<r).filter { !positions.contains($0) }
@@ -266,9 +266,8 @@ extension ONNXTranslator {
         if axes.isEmpty { axes = dims.indices.filter { dims[$0] == .fixed(1) } }
         let out = dims.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
         switch x {
-        case .known(var k):
-            k.dims = out.map { $0.fixedValue ?? 1 }
-            return .known(k)
+        case .known(let k):
+            return .known(try reshaped(k, out.map { $0.fixedValue ?? 1 }))
         default:
             let v = try tensor(x)
             return .ir(try add(.reshape(Shape(out)), [v], node!.name))
@@ -335,7 +334,7 @@ extension ONNXTranslator {
         case .known(let k) where !symbolicEnd:
             var data = k
             for r in ranges {
-                let outer = data.dims[..<r.axis].reduce(1, *), n = data.dims[r.axis], inner = data.dims[(r.axis + 1)...].reduce(1, *)
+                let outer = product(data.dims[..<r.axis]), n = data.dims[r.axis], inner = product(data.dims[(r.axis + 1)...])
                 var e: [KnownElement] = []
                 for o in 0..<outer { e += data.elements[((o * n + r.start) * inner)..<((o * n + r.end) * inner)] }
                 data.elements = e
@@ -371,7 +370,7 @@ extension ONNXTranslator {
         switch (e, t.isFloatingPoint) {
         case (.dim, _): return e
         case (.int(let i), true): return .float(Double(i))
-        case (.float(let f), false): return t == .bool ? .int(f != 0 ? 1 : 0) : .int(Int64(f.rounded(.towardZero)))
+        case (.float(let f), false): return t == .bool ? .int(f != 0 ? 1 : 0) : .int(exactInteger(f.rounded(.towardZero)) ?? 0)
         case (.int(let i), false): return t == .bool ? .int(i != 0 ? 1 : 0) : .int(i)
         case (.float, true): return e
         }
@@ -419,8 +418,7 @@ extension ONNXTranslator {
     /// Elementwise `f` over two known tensors with numpy broadcasting.
     func foldKnown(_ a: Known, _ b: Known, _ op: String, _ f: (KnownElement, KnownElement) throws -> KnownElement) throws -> Known {
         let dims = try Shape.broadcast(a.dims, b.dims)
-        let count = dims.reduce(1, *)
-        guard count <= 1 << 16 else { throw fail("folding \(op) over \(count) elements") }
+        guard let count = Shape.checkedProduct(dims), count <= 1 << 16 else { throw fail("folding \(op) over dims \(dims)") }
         let sa = broadcastStrides(a.dims, rank: dims.count), sb = broadcastStrides(b.dims, rank: dims.count)
         var out: [KnownElement] = []
         out.reserveCapacity(count)
@@ -466,8 +464,9 @@ extension ONNXTranslator {
                 case "Sub": return .int(x &- y)
                 case "Mul": return .int(x &* y)
                 case "Div":
-                    guard y != 0 else { throw format("integer division by zero") }
-                    return .int(x / y)
+                    let (q, overflow) = x.dividedReportingOverflow(by: y)
+                    guard y != 0, !overflow else { throw format("integer division \(x) / \(y)") }
+                    return .int(q)
                 case "Equal": return .int(x == y ? 1 : 0)
                 default: break
                 }
@@ -675,7 +674,12 @@ extension ONNXTranslator {
             func split(_ ds: [Dim]) -> (Int, [String]) {
                 var p = 1
                 var s: [String] = []
-                for d in ds { switch d { case .fixed(let n): p *= n; case .symbol(let x): s.append(x) } }
+                for d in ds {
+                    switch d {
+                    case .fixed(let n): p = p.multipliedReportingOverflow(by: n).overflow ? 0 : p * n
+                    case .symbol(let x): s.append(x)
+                    }
+                }
                 return (p, s.sorted())
             }
             let (pi, si) = split(input)
@@ -713,12 +717,11 @@ extension ONNXTranslator {
         }
         let out = try reshapeDims(dims, target)
         switch x {
-        case .known(var k):
-            k.dims = try out.map { d in
+        case .known(let k):
+            return .known(try reshaped(k, try out.map { d in
                 guard let v = d.fixedValue else { throw fail("reshape of known data to a run-time size") }
                 return v
-            }
-            return .known(k)
+            }))
         case .tensor(let v, let c, let t):
             // A pending scale commutes with the reshape.
             let base = try tensor(.tensor(v, scale: 1, transposedLast: t))
@@ -786,7 +789,8 @@ extension ONNXTranslator {
         if let ka = known(a), let kb = known(b) {
             return .known(try foldKnown(ka, kb, op) { x, y in
                 guard let u = x.double, let v = y.double else { throw fail("\(op) of symbolic sizes") }
-                return .int(Int64(apply(op, u, v)))
+                guard let r = exactInteger(apply(op, u, v)) else { throw format("\(op) of \(u) and \(v) is not an integer") }
+                return .int(r)
             })
         }
         func dims(_ s: Sym) throws -> [Dim] {
@@ -946,8 +950,9 @@ extension ONNXTranslator {
         switch (start.elements[0], limit.elements[0], delta.elements[0]) {
         case (.int(0), .dim(let s), .int(1)): return .arange([.symbol(s)], axis: 0)
         case (.int(let a), .int(let b), .int(let d)) where d != 0:
+            let (span, overflow) = b.subtractingReportingOverflow(a)
+            guard !overflow, span / d <= 1 << 16 else { throw fail("Range(\(a), \(b), \(d)) is too long to fold") }
             let values = stride(from: a, to: b, by: Int(d)).map { KnownElement.int($0) }
-            guard values.count <= 1 << 16 else { throw fail("Range of \(values.count) elements") }
             return .known(Known(dtype: start.dtype, dims: [values.count], elements: values))
         default:
             throw fail("Range(\(start.elements[0]), \(limit.elements[0]), \(delta.elements[0])); expected 0..<seq or constants")
@@ -959,10 +964,30 @@ func knownPower(_ x: Double, _ y: Double) -> Double {
     if y == 2 { return x * x }
     if y == 0.5 { return x.squareRoot() }
     if y == 1 { return x }
-    if y == Double(Int(y)), abs(y) < 64 {
+    if abs(y) < 64, y == y.rounded() {
         var r = 1.0
         for _ in 0..<Int(abs(y)) { r *= x }
         return y < 0 ? 1 / r : r
     }
     return .nan
 }
+
+/// An integer element from a float, or nil when it is not finite or outside Int64.
+func exactInteger(_ d: Double) -> Int64? {
+    d.isFinite && abs(d) < 9.2e18 ? Int64(d) : nil
+}
+
+extension ONNXTranslator {
+    /// `k` with `dims`, refused unless they hold exactly its elements.
+    func reshaped(_ k: Known, _ dims: [Int]) throws -> Known {
+        guard let n = Shape.checkedProduct(dims), n == k.elements.count else {
+            throw format("\(k.elements.count) known elements cannot take the shape \(dims)")
+        }
+        var out = k
+        out.dims = dims
+        return out
+    }
+}
+
+/// The product of sizes of a known tensor's dims (whose whole product was checked), 0 when one is 0.
+func product(_ dims: ArraySlice<Int>) -> Int { dims.contains(0) ? 0 : dims.reduce(1, *) }

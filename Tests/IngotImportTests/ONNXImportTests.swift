@@ -31,13 +31,41 @@ private enum Build {
         return t
     }
 
-    static func int64s(_ name: String, _ dims: [Int64], _ values: [Int64]) -> Onnx_TensorProto {
-        var t = Onnx_TensorProto()
-        t.name = name
-        t.dataType = 7
-        t.dims = dims
-        t.int64Data = values
-        return t
+    /// The encoder pieces of testTinyEncoderLandsOnFusedOps; also the fuzz seed Fixtures/fuzz/onnx/tiny-encoder.onnx.
+    static func tinyEncoder() throws -> Data {
+        let h: Int64 = 4
+        return try Build.bytes([
+            Build.node("Cast", ["table_q"], ["table_f"], "table_cast", int: ["to": 1]),
+            Build.node("Mul", ["table_f", "table_scale"], ["table"], "table_mul"),
+            Build.node("Gather", ["table", "input_ids"], ["e"], "embed"),
+            Build.node("ReduceMean", ["e"], ["mean"], "ln_mean", ints: ["axes": [-1]]),
+            Build.node("Sub", ["e", "mean"], ["d"], "ln_sub"),
+            Build.node("Pow", ["d", "two"], ["d2"], "ln_pow"),
+            Build.node("ReduceMean", ["d2"], ["var"], "ln_var", ints: ["axes": [-1]]),
+            Build.node("Add", ["var", "eps"], ["var_eps"], "ln_add"),
+            Build.node("Sqrt", ["var_eps"], ["std"], "ln_sqrt"),
+            Build.node("Div", ["d", "std"], ["n"], "ln_div"),
+            Build.node("Mul", ["n", "gamma"], ["ng"], "ln_mul"),
+            Build.node("Add", ["ng", "beta"], ["ln"], "ln_add_beta"),
+            Build.node("Cast", ["w_q"], ["w_f"], "w_cast", int: ["to": 1]),
+            Build.node("Mul", ["w_f", "w_scale"], ["w"], "w_mul"),
+            Build.node("MatMul", ["ln", "w"], ["y"], "dense"),
+            Build.node("Add", ["bias", "y"], ["yb"], "dense_bias"),
+            Build.node("Div", ["yb", "sqrt2"], ["yd"], "gelu_div"),
+            Build.node("Erf", ["yd"], ["erf"], "gelu_erf"),
+            Build.node("Add", ["erf", "one"], ["erf1"], "gelu_add"),
+            Build.node("Mul", ["yb", "erf1"], ["g2"], "gelu_mul"),
+            Build.node("Mul", ["g2", "half"], ["hidden"], "gelu_half"),
+        ], [
+            Build.int8s("table_q", [5, h], (0..<20).map { Int8($0 - 10) }),
+            Build.floats("table_scale", [5, 1], [0.1, 0.2, 0.3, 0.4, 0.5]),
+            Build.floats("two", [], [2]), Build.floats("eps", [], [1e-12]),
+            Build.floats("gamma", [h], [1, 1, 1, 1]), Build.floats("beta", [h], [0, 0, 0, 0]),
+            Build.int8s("w_q", [h, h], (0..<16).map { Int8($0 - 8) }),
+            Build.floats("w_scale", [1, h], [0.01, 0.02, 0.03, 0.04]),
+            Build.floats("bias", [h], [0, 0, 0, 0]),
+            Build.floats("sqrt2", [], [1.4142135]), Build.floats("one", [], [1]), Build.floats("half", [], [0.5]),
+        ])
     }
 
     static func value(_ name: String, _ elemType: Int32, _ dims: [String]) -> Onnx_ValueInfoProto {
@@ -80,6 +108,10 @@ private enum Build {
     }
 
     static func write(_ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto], to url: URL, outputs: [Onnx_ValueInfoProto]? = nil) throws {
+        try bytes(nodes, initializers, outputs: outputs).write(to: url)
+    }
+
+    static func bytes(_ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto], outputs: [Onnx_ValueInfoProto]? = nil) throws -> Data {
         var m = Onnx_ModelProto()
         m.irVersion = 8
         var o = Onnx_OperatorSetIdProto()
@@ -91,7 +123,7 @@ private enum Build {
         g.input = [value("input_ids", 7, ["batch", "seq"]), value("attention_mask", 7, ["batch", "seq"])]
         g.output = outputs ?? [value("hidden", 1, ["batch", "seq", "4"])]
         m.graph = g
-        try m.serializedData().write(to: url)
+        return try m.serializedData()
     }
 }
 
@@ -122,39 +154,7 @@ final class ONNXImportTests: XCTestCase {
     /// int8 weight (per-column scales) + bias → Erf GELU.
     func testTinyEncoderLandsOnFusedOps() throws {
         let url = dir.appendingPathComponent("tiny.onnx")
-        let h: Int64 = 4
-        try Build.write([
-            Build.node("Cast", ["table_q"], ["table_f"], "table_cast", int: ["to": 1]),
-            Build.node("Mul", ["table_f", "table_scale"], ["table"], "table_mul"),
-            Build.node("Gather", ["table", "input_ids"], ["e"], "embed"),
-            Build.node("ReduceMean", ["e"], ["mean"], "ln_mean", ints: ["axes": [-1]]),
-            Build.node("Sub", ["e", "mean"], ["d"], "ln_sub"),
-            Build.node("Pow", ["d", "two"], ["d2"], "ln_pow"),
-            Build.node("ReduceMean", ["d2"], ["var"], "ln_var", ints: ["axes": [-1]]),
-            Build.node("Add", ["var", "eps"], ["var_eps"], "ln_add"),
-            Build.node("Sqrt", ["var_eps"], ["std"], "ln_sqrt"),
-            Build.node("Div", ["d", "std"], ["n"], "ln_div"),
-            Build.node("Mul", ["n", "gamma"], ["ng"], "ln_mul"),
-            Build.node("Add", ["ng", "beta"], ["ln"], "ln_add_beta"),
-            Build.node("Cast", ["w_q"], ["w_f"], "w_cast", int: ["to": 1]),
-            Build.node("Mul", ["w_f", "w_scale"], ["w"], "w_mul"),
-            Build.node("MatMul", ["ln", "w"], ["y"], "dense"),
-            Build.node("Add", ["bias", "y"], ["yb"], "dense_bias"),
-            Build.node("Div", ["yb", "sqrt2"], ["yd"], "gelu_div"),
-            Build.node("Erf", ["yd"], ["erf"], "gelu_erf"),
-            Build.node("Add", ["erf", "one"], ["erf1"], "gelu_add"),
-            Build.node("Mul", ["yb", "erf1"], ["g2"], "gelu_mul"),
-            Build.node("Mul", ["g2", "half"], ["hidden"], "gelu_half"),
-        ], [
-            Build.int8s("table_q", [5, h], (0..<20).map { Int8($0 - 10) }),
-            Build.floats("table_scale", [5, 1], [0.1, 0.2, 0.3, 0.4, 0.5]),
-            Build.floats("two", [], [2]), Build.floats("eps", [], [1e-12]),
-            Build.floats("gamma", [h], [1, 1, 1, 1]), Build.floats("beta", [h], [0, 0, 0, 0]),
-            Build.int8s("w_q", [h, h], (0..<16).map { Int8($0 - 8) }),
-            Build.floats("w_scale", [1, h], [0.01, 0.02, 0.03, 0.04]),
-            Build.floats("bias", [h], [0, 0, 0, 0]),
-            Build.floats("sqrt2", [], [1.4142135]), Build.floats("one", [], [1]), Build.floats("half", [], [0.5]),
-        ], to: url)
+        try Build.tinyEncoder().write(to: url)
         let imported = try ONNXImporter.importModel(path: url.path, tokenizer: nil)
         let g = imported.graph
         XCTAssertNoThrow(try g.verify())
@@ -180,6 +180,17 @@ final class ONNXImportTests: XCTestCase {
             XCTAssertEqual(e.kind, .unsupported)
             XCTAssertTrue(e.description.contains("lonely_erf"), e.description)
         }
+    }
+
+    /// Fixtures/fuzz/onnx holds the tiny encoder as the ONNX fuzz target's seed; INGOT_WRITE_SEEDS=1 rewrites it.
+    func testFuzzSeedIsCurrent() throws {
+        let seed = TestPaths.fixtures.appendingPathComponent("fuzz/onnx/tiny-encoder.onnx")
+        let bytes = try Build.tinyEncoder()
+        if ProcessInfo.processInfo.environment["INGOT_WRITE_SEEDS"] == "1" {
+            try FileManager.default.createDirectory(at: seed.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try bytes.write(to: seed)
+        }
+        XCTAssertEqual(try Data(contentsOf: seed), bytes, "run with INGOT_WRITE_SEEDS=1 to rewrite the seed")
     }
 
     func testTruncatedFileIsAFormatError() throws {
