@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Ingot: a compiled model-optimization toolchain. Targets are layered; imports only go downward:
 //   IngotCore, CBLAS, CZstd, CKernels → IngotKernels (fast kernels and their reference twins)
-//   IngotCheckpoint → IngotImport → IngotIR → (IngotAutodiff → IngotPasses) → IngotCompiler
+//   IngotCheckpoint (SwiftProtobuf for ONNX) → IngotImport → IngotIR → (IngotAutodiff → IngotPasses) → IngotCompiler
 //     (IngotAutodiff's forward runs the reference twins of IngotKernels)
 //   IngotArtifact (CZstd, CSodium: Ed25519 signatures), IngotKernels → IngotRuntime (lowers each IR op to kernels)
 //   IngotCLI (ingot), ingot-run (runtime only, no Foundation)
@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        // ONNX ModelProto decoding (IngotCheckpoint only; the runtime never links it).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Core types and C shims.
@@ -39,7 +41,9 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Compiler side: checkpoints → IR → artifact.
-        .target(name: "IngotCheckpoint", dependencies: ["IngotCore"]),
+        .target(name: "IngotCheckpoint", dependencies: [
+            "IngotCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .target(name: "IngotIR", dependencies: ["IngotCore"]),
         .target(name: "IngotImport", dependencies: ["IngotCheckpoint", "IngotIR"]),
         // Reverse-mode differentiation over IR graphs and the distillation training loop.
@@ -76,16 +80,22 @@ let package = Package(
         // Test support and tests.
         .target(name: "IngotTestSupport", dependencies: ["IngotCore"]),
         .testTarget(name: "IngotCoreTests", dependencies: ["IngotCore", "IngotTestSupport"]),
-        .testTarget(name: "IngotCheckpointTests", dependencies: ["IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotCheckpointTests", dependencies: [
+            "IngotCheckpoint", "IngotTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotIRTests", dependencies: ["IngotIR", "IngotTestSupport"]),
         .testTarget(name: "IngotReportTests", dependencies: ["IngotReport", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotAutodiffTests", dependencies: ["IngotAutodiff", "IngotIR", "IngotCore", "IngotTestSupport"]),
         .testTarget(name: "IngotPassesTests", dependencies: ["IngotPasses", "IngotAutodiff", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotImportTests", dependencies: ["IngotImport", "IngotTestSupport"]),
+        .testTarget(name: "IngotImportTests", dependencies: [
+            "IngotImport", "IngotTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotArtifactTests", dependencies: ["IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotCompilerTests", dependencies: ["IngotCompiler", "IngotCheckpoint", "IngotArtifact", "IngotTestSupport"]),
         .testTarget(name: "IngotKernelsTests", dependencies: ["IngotKernels", "IngotIR", "IngotTestSupport"]),
-        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotArtifact", "IngotCompiler", "IngotImport", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport"]),
+        .testTarget(name: "IngotRuntimeTests", dependencies: ["IngotRuntime", "IngotArtifact", "IngotCompiler", "IngotImport", "IngotPasses", "IngotAutodiff", "IngotEval", "IngotCheckpoint", "IngotTestSupport",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "IngotCLITests", dependencies: ["IngotCLI", "IngotTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

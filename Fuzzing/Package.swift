@@ -1,9 +1,9 @@
 // swift-tools-version:6.1
-// IngotFuzz: libFuzzer targets for every reader of untrusted bytes (safetensors, GGUF, .ingot
-// artifacts, pass recipes, JSONL input, v1 reports, the tokenizer section, vocab.txt, PyTorch
-// .bin state dicts) and for the real tokenizers encoding arbitrary text. A package of its own
-// so the main build never carries fuzzer flags; it links the main package's IngotReaders
-// product by path.
+// IngotFuzz: libFuzzer targets for every reader of untrusted bytes (safetensors, GGUF, ONNX,
+// .ingot artifacts, pass recipes, JSONL input, v1 reports, the tokenizer section, vocab.txt,
+// PyTorch .bin state dicts) and for the real tokenizers encoding arbitrary text. A package of
+// its own so the main build never carries fuzzer flags; it links the main package's
+// IngotReaders product by path.
 // scripts/fuzz.sh builds it with
 //   -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing
 // (-enable-testing for the CLI's internal recipe and JSONL readers) and runs each target;
@@ -19,7 +19,7 @@
 // main.swift, is the process entry and hands control to libFuzzer's driver itself.
 import PackageDescription
 
-let fuzzTargets = ["safetensors", "gguf", "artifact", "recipe", "jsonl", "report", "tokenizer", "vocab", "encode", "pytorch"]
+let fuzzTargets = ["safetensors", "gguf", "artifact", "recipe", "jsonl", "report", "tokenizer", "vocab", "encode", "pytorch", "onnx"]
 
 let package = Package(
     name: "IngotFuzz",

@@ -17,7 +17,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-all_targets=(safetensors gguf artifact recipe jsonl report tokenizer vocab encode pytorch)
+all_targets=(safetensors gguf artifact recipe jsonl report tokenizer vocab encode pytorch onnx)
 mode=run
 seconds=30
 case "${1:-}" in

@@ -12,8 +12,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# Libraries, MiniLM and SmolLM2, and the two zoo LLMs whose tokenizers and templates are tested.
-bash scripts/setup.sh --zoo gemma3-270m qwen2.5-0.5b
+# Libraries, MiniLM and SmolLM2, the two zoo LLMs whose tokenizers and templates are tested, and
+# the two ONNX encoders (paraphrase-MiniLM-L3-v2 float32, all-MiniLM-L6-v2 int8) the ONNX import is tested on.
+bash scripts/setup.sh --zoo gemma3-270m qwen2.5-0.5b paraphrase-minilm-l3-v2 minilm-l6-v2-int8
 # The models are cached now: a test that cannot find one (or ingot-run) fails instead of skipping.
 export CI=true
 flags=(-c release -Xswiftc -enable-testing)

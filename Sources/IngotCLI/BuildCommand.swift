@@ -1,4 +1,5 @@
-// `ingot build`: checkpoint (GGUF file, or Hugging Face folder with safetensors or pytorch_model.bin) → .ingot.
+// `ingot build`: checkpoint (GGUF file, Hugging Face folder with safetensors or pytorch_model.bin,
+// or an ONNX encoder with --tokenizer) → .ingot.
 
 import ArgumentParser
 import IngotArtifact
@@ -17,13 +18,22 @@ struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Convert a checkpoint into a .ingot artifact.",
-        discussion: "SOURCE is a .gguf file, a Hugging Face model folder (config.json + model.safetensors, or pytorch_model.bin when there is no safetensors), or a .safetensors or .bin file beside its config.json. A .bin is read without running its pickle: only the globals a state dict uses are accepted.")
+        discussion: "SOURCE is a .gguf file, a Hugging Face model folder (config.json + model.safetensors, or pytorch_model.bin when there is no safetensors), a .safetensors or .bin file beside its config.json, or an ONNX sentence encoder (.onnx, with --tokenizer). A .bin is read without running its pickle: only the globals a state dict uses are accepted.")
 
     @Argument(help: "The checkpoint to convert.")
     var source: String
 
     @Option(name: [.short, .customLong("output")], help: "Where to write the artifact (.ingot).")
     var output: String
+
+    @Option(help: ArgumentHelp("ONNX only: the tokenizer, a vocab.txt, a tokenizer.json or a Hugging Face / sentence-transformers folder (whose modules.json then sets pooling and normalisation).", valueName: "path"))
+    var tokenizer: String?
+
+    @Option(help: ArgumentHelp("ONNX only: how the embedding output pools the token states: mean (default), cls, max or last.", valueName: "mode"))
+    var pooling: ONNXPooling?
+
+    @Flag(help: "ONNX only: L2-normalise the embedding output.")
+    var normalize = false
 
     @Option(help: "Compress tensors: auto (when it saves 10% or more), always, never.")
     var compress: TensorCompressionChoice = .auto
@@ -67,6 +77,9 @@ struct BuildCommand: ParsableCommand {
             throw ValidationError("--output must end in .ingot, got '\(output)'")
         }
         if passes != nil && recipe != nil { throw ValidationError("give either --passes or --recipe, not both") }
+        if !source.hasSuffix(".onnx") && (tokenizer != nil || pooling != nil || normalize) {
+            throw ValidationError("--tokenizer, --pooling and --normalize are for ONNX sources (.onnx); other checkpoints carry their own")
+        }
         guard reportRuns >= 1 else { throw ValidationError("--report-runs must be at least 1, got \(reportRuns)") }
     }
 
@@ -97,7 +110,9 @@ struct BuildCommand: ParsableCommand {
                                  "missing; pass\(names.count == 1 ? "" : "es") \(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") calibration data")
             }
             var phaseStart = clock.now
-            let imported = try ModelImporter.importModel(at: source)
+            let imported = source.hasSuffix(".onnx")
+                ? try ONNXImporter.importModel(path: source, tokenizer: tokenizer, pooling: pooling, normalize: normalize ? true : nil)
+                : try ModelImporter.importModel(at: source)
             phaseSeconds.append(("import", since(phaseStart)))
             phaseStart = clock.now
             var data: EvaluationData?
@@ -148,6 +163,8 @@ struct BuildCommand: ParsableCommand {
         if global.verbose { print("time \(String(format2: seconds)) s") }
     }
 }
+
+extension ONNXPooling: ExpressibleByArgument {}
 
 enum TensorCompressionChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, always, never

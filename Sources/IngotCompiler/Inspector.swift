@@ -224,6 +224,16 @@ public enum Inspector {
             result.graph = graph
             result.architecture = graph.name
             result.facts.append(("graph", "\(graph.nodes.count) nodes, \(graph.inputs.count) inputs, \(graph.outputs.count) outputs"))
+            // Inputs with fixed sizes (an ONNX export with fixed dims): the artifact runs only those shapes.
+            let fixed = graph.inputs.filter { graph.type(of: $0).shape.dims.contains { $0.fixedValue != nil } }
+            if !fixed.isEmpty {
+                result.facts.append(("input_limits", fixed.map { v in
+                    let dims = graph.type(of: v).shape.dims
+                    return "\(graph[v].name) \(Shape(dims)): " + dims.enumerated().compactMap { i, d in
+                        d.fixedValue.map { "dimension \(i) fixed at \($0)" }
+                    }.joined(separator: ", ")
+                }.joined(separator: "; ") + " (encoders pad shorter sequences to the fixed length; longer ones are refused)"))
+            }
         }
         if let tok = try reader.payload(.tokenizer) {
             let spec = try tok.withUnsafeBytes { try TokenizerSpec(decoding: $0, file: path) }

@@ -24,7 +24,7 @@ public struct ImportedModel {
 }
 
 public enum ModelImporter {
-    /// Imports a checkpoint: a `.gguf` file, or a Hugging Face folder (config.json +
+    /// Imports a checkpoint: a `.onnx` encoder (without a tokenizer), a `.gguf` file, or a Hugging Face folder (config.json +
     /// safetensors, or pytorch_model.bin when there is no safetensors), or a `.safetensors` or
     /// `.bin` file whose folder holds config.json. `attention`
     /// chooses how BERT writes self-attention; other architectures take `.fused` only.
@@ -34,6 +34,11 @@ public enum ModelImporter {
                 throw IngotError(.unsupported, file: path, location: "attention form",
                                  "value decomposed for a \(architecture) checkpoint, expected fused (decomposed attention is written for BERT only)")
             }
+        }
+        if path.hasSuffix(".onnx") {
+            try fusedOnly("ONNX")
+            // No tokenizer: `ingot build --tokenizer` passes one to ONNXImporter directly.
+            return try ONNXImporter.importModel(path: path, tokenizer: nil)
         }
         if path.hasSuffix(".gguf") {
             try fusedOnly("decoder")

@@ -1,6 +1,7 @@
 // Encoder: sentence embeddings and hidden states from encoder artifacts (BERT family:
 // inputs input_ids, attention_mask, token_type_ids, position_ids; outputs
-// last_hidden_state and embedding). Batches are right-padded with the pad id and masked.
+// last_hidden_state and embedding). Batches are right-padded with the pad id and masked; an
+// artifact with fixed input sizes gets every sequence padded to its fixed length.
 
 import IngotCore
 
@@ -26,7 +27,20 @@ public final class Encoder {
         for (i, ids) in batch.enumerated() where ids.isEmpty {
             throw IngotError(.invalidArgument, location: "batch[\(i)]", "empty sequence")
         }
-        let seq = batch.map(\.count).max()!
+        var seq = batch.map(\.count).max()!
+        // Fixed-shape artifacts (ONNX exports with fixed dims): pad to the fixed length, refuse more.
+        let dims = session.model.graph.type(of: session.model.graph.inputs[0]).shape.dims
+        if dims.count == 2, let fixedBatch = dims[0].fixedValue, fixedBatch != batch.count {
+            throw IngotError(.shape, file: session.model.path, location: "batch",
+                             "\(batch.count) sequences, expected exactly \(fixedBatch) (the model's inputs have a fixed batch size)")
+        }
+        if dims.count == 2, let fixedLength = dims[1].fixedValue {
+            guard seq <= fixedLength else {
+                throw IngotError(.shape, file: session.model.path, location: "sequence length",
+                                 "\(seq) tokens, expected at most \(fixedLength) (the model's inputs have a fixed length)")
+            }
+            seq = fixedLength
+        }
         var ids = [Int32](), mask = [Int32](), positions = [Int32]()
         ids.reserveCapacity(batch.count * seq)
         for row in batch {

@@ -44,6 +44,11 @@ public enum TestPaths {
     /// EmbeddingGemma-300M Hugging Face folder (scripts/setup.sh --zoo embeddinggemma-300m).
     public static var embeddingGemmaDir: URL { models.appendingPathComponent("embeddinggemma-300m") }
 
+    /// paraphrase-MiniLM-L3-v2 ONNX export, float32 (scripts/zoo.sh paraphrase-minilm-l3-v2).
+    public static var paraphraseONNX: URL { models.appendingPathComponent("paraphrase-MiniLM-L3-v2.onnx") }
+    /// all-MiniLM-L6-v2 ONNX export with int8 weights (scripts/zoo.sh minilm-l6-v2-int8).
+    public static var miniLMInt8ONNX: URL { models.appendingPathComponent("all-MiniLM-L6-v2-int8.onnx") }
+
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Returns the path if it exists; otherwise nil (the caller skips), or a failure message in CI.
