@@ -22,7 +22,9 @@ public enum ModelImporter {
     /// safetensors, or pytorch_model.bin when there is no safetensors), or a `.safetensors` or
     /// `.bin` file whose folder holds config.json. `attention`
     /// chooses how BERT writes self-attention; other architectures take `.fused` only.
-    public static func importModel(at path: String, attention: AttentionForm = .fused) throws -> ImportedModel {
+    /// `blockWeights` says whether a GGUF's block-quantized weights stay as stored (BlockWeights.swift).
+    public static func importModel(at path: String, attention: AttentionForm = .fused,
+                                   blockWeights: BlockWeightChoice = .float32) throws -> ImportedModel {
         func fusedOnly(_ architecture: String) throws {
             guard attention == .fused else {
                 throw IngotError(.unsupported, file: path, location: "attention form",
@@ -31,7 +33,10 @@ public enum ModelImporter {
         }
         if path.hasSuffix(".gguf") {
             try fusedOnly("decoder")
-            return try DecoderImporter.importGGUF(try GGUFFile(path: path))
+            let file = try GGUFFile(path: path)
+            var model = try DecoderImporter.importGGUF(file)
+            if blockWeights == .native { try BlockWeights.keepNative(&model.graph, file: file) }
+            return model
         }
         let directory: String
         if path.hasSuffix(".safetensors") || path.hasSuffix(".json") || PyTorchCheckpoint.isCheckpointFile(path) {

@@ -1,0 +1,349 @@
+// Block-quantized weight kernels (see ingot_blockq.h). One scalar decoder per block layout,
+// written once and inlined into each path's functions (the compiler vectorizes it for the
+// path's instruction set); FP_CONTRACT OFF keeps every decoded weight bit-identical to the
+// reference decoder (IngotCore BlockQuant.swift). The dot products differ per path only in
+// float summation order. It does not quantize activations or repack weights.
+#pragma STDC FP_CONTRACT OFF
+#include <string.h>
+#include "ingot_blockq.h"
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { Q4_0 = 10, Q4_1 = 11, Q5_0 = 12, Q5_1 = 13, Q8_0 = 14, Q4_K = 15, Q5_K = 16, Q6_K = 17 };
+
+int64_t ingot_bq_block_size(int32_t type) {
+    switch (type) {
+    case Q4_0: case Q4_1: case Q5_0: case Q5_1: case Q8_0: return 32;
+    case Q4_K: case Q5_K: case Q6_K: return 256;
+    default: return 0;
+    }
+}
+
+int64_t ingot_bq_block_bytes(int32_t type) {
+    switch (type) {
+    case Q4_0: return 18;
+    case Q4_1: return 20;
+    case Q5_0: return 22;
+    case Q5_1: return 24;
+    case Q8_0: return 34;
+    case Q4_K: return 144;
+    case Q5_K: return 176;
+    case Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+/// IEEE binary16 → float32, exact (subnormals included).
+static inline __attribute__((always_inline)) float half_to_float(const uint8_t *p) {
+    const uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
+    uint32_t bits;
+    if (e == 0) {
+        const float f = (float)mant * 5.9604644775390625e-08f; // mant · 2^-24, exact
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    } else if (e == 31) {
+        bits = sign | 0x7F800000u | (mant << 13);
+    } else {
+        bits = sign | ((e + 112) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline __attribute__((always_inline)) uint32_t load_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/// The 6-bit scale and min of sub-block j (0…7) of a q4_K / q5_K block's 12 scale bytes.
+static inline __attribute__((always_inline)) void scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/// Decodes one block of `type` at p into y[0..<block size], with the reference decoder's arithmetic.
+static inline __attribute__((always_inline)) void decode_block(int32_t type, const uint8_t *p, float *y) {
+    switch (type) {
+    case Q4_0: {
+        const float d = half_to_float(p);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = p[2 + j];
+            y[j] = (float)((int)(q & 0x0F) - 8) * d;
+            y[j + 16] = (float)((int)(q >> 4) - 8) * d;
+        }
+        break;
+    }
+    case Q4_1: {
+        const float d = half_to_float(p), m = half_to_float(p + 2);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = p[4 + j];
+            y[j] = (float)(q & 0x0F) * d + m;
+            y[j + 16] = (float)(q >> 4) * d + m;
+        }
+        break;
+    }
+    case Q5_0: {
+        const float d = half_to_float(p);
+        const uint32_t qh = load_u32(p + 2);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = p[6 + j];
+            const uint8_t h0 = (uint8_t)(((qh >> j) << 4) & 0x10), h1 = (uint8_t)((qh >> (j + 12)) & 0x10);
+            y[j] = (float)((int)((q & 0x0F) | h0) - 16) * d;
+            y[j + 16] = (float)((int)((q >> 4) | h1) - 16) * d;
+        }
+        break;
+    }
+    case Q5_1: {
+        const float d = half_to_float(p), m = half_to_float(p + 2);
+        const uint32_t qh = load_u32(p + 4);
+        for (int j = 0; j < 16; j++) {
+            const uint8_t q = p[8 + j];
+            const uint8_t h0 = (uint8_t)(((qh >> j) << 4) & 0x10), h1 = (uint8_t)((qh >> (j + 12)) & 0x10);
+            y[j] = (float)((q & 0x0F) | h0) * d + m;
+            y[j + 16] = (float)((q >> 4) | h1) * d + m;
+        }
+        break;
+    }
+    case Q8_0: {
+        const float d = half_to_float(p);
+        for (int j = 0; j < 32; j++) y[j] = (float)(int8_t)p[2 + j] * d;
+        break;
+    }
+    case Q4_K:
+    case Q5_K: {
+        const int five = type == Q5_K;
+        const float d = half_to_float(p), dmin = half_to_float(p + 2);
+        const uint8_t *scales = p + 4, *qh = p + 16, *qs = p + (five ? 48 : 16);
+        for (int g = 0; g < 4; g++) {
+            uint8_t sc1, m1, sc2, m2;
+            scale_min_k4(2 * g, scales, &sc1, &m1);
+            scale_min_k4(2 * g + 1, scales, &sc2, &m2);
+            const float d1 = d * (float)sc1, min1 = dmin * (float)m1;
+            const float d2 = d * (float)sc2, min2 = dmin * (float)m2;
+            const uint8_t *q = qs + 32 * g;
+            const uint8_t bitLow = (uint8_t)(1u << (2 * g)), bitHigh = (uint8_t)(2u << (2 * g));
+            float *yg = y + 64 * g;
+            if (five) {
+                for (int l = 0; l < 32; l++) {
+                    const float lo = (float)((q[l] & 0x0F) + ((qh[l] & bitLow) ? 16 : 0));
+                    const float hi = (float)((q[l] >> 4) + ((qh[l] & bitHigh) ? 16 : 0));
+                    yg[l] = d1 * lo - min1;
+                    yg[32 + l] = d2 * hi - min2;
+                }
+            } else {
+                for (int l = 0; l < 32; l++) {
+                    yg[l] = d1 * (float)(q[l] & 0x0F) - min1;
+                    yg[32 + l] = d2 * (float)(q[l] >> 4) - min2;
+                }
+            }
+        }
+        break;
+    }
+    case Q6_K: {
+        const float d = half_to_float(p + 208);
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = p + 64 * half, *qh = p + 128 + 32 * half;
+            const int8_t *sc = (const int8_t *)(p + 192 + 8 * half);
+            float *yh = y + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                const int s = l / 16;
+                const uint8_t a = ql[l], c = ql[l + 32], h = qh[l];
+                const int q1 = (int)((a & 0x0F) | ((h & 0x03) << 4)) - 32;
+                const int q2 = (int)((c & 0x0F) | (((h >> 2) & 0x03) << 4)) - 32;
+                const int q3 = (int)((a >> 4) | (((h >> 4) & 0x03) << 4)) - 32;
+                const int q4 = (int)((c >> 4) | (((h >> 6) & 0x03) << 4)) - 32;
+                yh[l] = d * (float)sc[s] * (float)q1;
+                yh[l + 32] = d * (float)sc[s + 2] * (float)q2;
+                yh[l + 64] = d * (float)sc[s + 4] * (float)q3;
+                yh[l + 96] = d * (float)sc[s + 6] * (float)q4;
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/// Decodes rows r0..<r1 (bs elements, bb bytes per block).
+static inline __attribute__((always_inline)) void dequantize_rows_body(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * blocks * bb;
+        float *o = out + (r - r0) * k;
+        for (int64_t b = 0; b < blocks; b++) decode_block(type, row + b * bb, o + b * bs);
+    }
+}
+
+// MARK: portable
+
+static void dequantize_portable(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    dequantize_rows_body(type, w, k, r0, r1, out);
+}
+
+/// In order: for each weight row, each block decoded once, then added to every x row's sum.
+static void gemv_portable(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                          float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    float buf[256];
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + j * blocks * bb;
+        for (int64_t i0 = 0; i0 < m; i0 += 4) {
+            const int64_t mi = m - i0 < 4 ? m - i0 : 4;
+            float acc[4] = {0, 0, 0, 0};
+            for (int64_t b = 0; b < blocks; b++) {
+                decode_block(type, row + b * bb, buf);
+                for (int64_t i = 0; i < mi; i++) {
+                    const float *xr = x + (i0 + i) * k + b * bs;
+                    float s = acc[i];
+                    for (int64_t t = 0; t < bs; t++) s += buf[t] * xr[t];
+                    acc[i] = s;
+                }
+            }
+            for (int64_t i = 0; i < mi; i++) y[(i0 + i) * ldy + j] = bias ? acc[i] + bias[j] : acc[i];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+// MARK: AVX2
+
+__attribute__((target("avx2,fma")))
+static void dequantize_avx2(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    dequantize_rows_body(type, w, k, r0, r1, out);
+}
+
+__attribute__((target("avx2,fma")))
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Up to 4 x rows per pass over a weight row; each block decoded once into a buffer (vectorized
+/// decoder), then four independent FMA chains per x row.
+__attribute__((target("avx2,fma")))
+static void gemv_avx2(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                      float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    float buf[256] __attribute__((aligned(32)));
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + j * blocks * bb;
+        if (j + 1 < n1) _mm_prefetch((const char *)(row + blocks * bb), _MM_HINT_T0);
+        for (int64_t i0 = 0; i0 < m; i0 += 4) {
+            const int64_t mi = m - i0 < 4 ? m - i0 : 4;
+            __m256 acc[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int a = 0; a < 4; a++) acc[i][a] = _mm256_setzero_ps();
+            for (int64_t b = 0; b < blocks; b++) {
+                decode_block(type, row + b * bb, buf);
+                for (int64_t i = 0; i < mi; i++) {
+                    const float *xr = x + (i0 + i) * k + b * bs;
+                    for (int64_t t = 0; t < bs; t += 32) {
+                        acc[i][0] = _mm256_fmadd_ps(_mm256_load_ps(buf + t), _mm256_loadu_ps(xr + t), acc[i][0]);
+                        acc[i][1] = _mm256_fmadd_ps(_mm256_load_ps(buf + t + 8), _mm256_loadu_ps(xr + t + 8), acc[i][1]);
+                        acc[i][2] = _mm256_fmadd_ps(_mm256_load_ps(buf + t + 16), _mm256_loadu_ps(xr + t + 16), acc[i][2]);
+                        acc[i][3] = _mm256_fmadd_ps(_mm256_load_ps(buf + t + 24), _mm256_loadu_ps(xr + t + 24), acc[i][3]);
+                    }
+                }
+            }
+            for (int64_t i = 0; i < mi; i++) {
+                const float s = hsum256(_mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][1]), _mm256_add_ps(acc[i][2], acc[i][3])));
+                y[(i0 + i) * ldy + j] = bias ? s + bias[j] : s;
+            }
+        }
+    }
+}
+
+// MARK: AVX-512
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+static void dequantize_avx512(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    dequantize_rows_body(type, w, k, r0, r1, out);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+static void gemv_avx512(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                        float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    float buf[256] __attribute__((aligned(64)));
+    for (int64_t j = n0; j < n1; j++) {
+        const uint8_t *row = w + j * blocks * bb;
+        if (j + 1 < n1) _mm_prefetch((const char *)(row + blocks * bb), _MM_HINT_T0);
+        for (int64_t i0 = 0; i0 < m; i0 += 4) {
+            const int64_t mi = m - i0 < 4 ? m - i0 : 4;
+            __m512 acc[4][2];
+            for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < blocks; b++) {
+                decode_block(type, row + b * bb, buf);
+                for (int64_t i = 0; i < mi; i++) {
+                    const float *xr = x + (i0 + i) * k + b * bs;
+                    for (int64_t t = 0; t < bs; t += 32) {
+                        acc[i][0] = _mm512_fmadd_ps(_mm512_load_ps(buf + t), _mm512_loadu_ps(xr + t), acc[i][0]);
+                        acc[i][1] = _mm512_fmadd_ps(_mm512_load_ps(buf + t + 16), _mm512_loadu_ps(xr + t + 16), acc[i][1]);
+                    }
+                }
+            }
+            for (int64_t i = 0; i < mi; i++) {
+                const float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
+                y[(i0 + i) * ldy + j] = bias ? s + bias[j] : s;
+            }
+        }
+    }
+}
+#endif
+
+// MARK: dispatch
+
+/// -1: choose at run time; else a forced INGOT_BQ_PATH_*. Atomic: a model opening with
+/// INGOT_KERNEL_PATH set may store it while another model runs.
+static int32_t forced_path = -1;
+
+static int32_t best_path(void) {
+#if defined(__x86_64__)
+    if (ingot_cpu_has_avx512bw()) return INGOT_BQ_PATH_AVX512;
+    if (ingot_cpu_has_avx2_fma()) return INGOT_BQ_PATH_AVX2;
+#endif
+    return INGOT_BQ_PATH_PORTABLE;
+}
+
+void ingot_bq_set_path(int32_t path) { __atomic_store_n(&forced_path, path, __ATOMIC_RELAXED); }
+
+int32_t ingot_bq_path(void) {
+    const int32_t forced = __atomic_load_n(&forced_path, __ATOMIC_RELAXED), best = best_path();
+    if (forced < 0 || forced > best) return best;
+    return forced;
+}
+
+void ingot_bq_dequantize_rows(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    if (ingot_bq_block_size(type) == 0) return;
+    switch (ingot_bq_path()) {
+#if defined(__x86_64__)
+    case INGOT_BQ_PATH_AVX512: dequantize_avx512(type, w, k, r0, r1, out); return;
+    case INGOT_BQ_PATH_AVX2: dequantize_avx2(type, w, k, r0, r1, out); return;
+#endif
+    default: dequantize_portable(type, w, k, r0, r1, out); return;
+    }
+}
+
+void ingot_bq_gemv(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                   float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    if (ingot_bq_block_size(type) == 0) return;
+    switch (ingot_bq_path()) {
+#if defined(__x86_64__)
+    case INGOT_BQ_PATH_AVX512: gemv_avx512(type, x, m, k, w, bias, y, ldy, n0, n1); return;
+    case INGOT_BQ_PATH_AVX2: gemv_avx2(type, x, m, k, w, bias, y, ldy, n0, n1); return;
+#endif
+    default: gemv_portable(type, x, m, k, w, bias, y, ldy, n0, n1); return;
+    }
+}
