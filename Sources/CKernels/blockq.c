@@ -230,11 +230,15 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+static int gemv_fused_avx2(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                           float *y, int64_t ldy, int64_t n0, int64_t n1);
+
 /// Up to 4 x rows per pass over a weight row; each block decoded once into a buffer (vectorized
 /// decoder), then four independent FMA chains per x row.
 __attribute__((target("avx2,fma")))
 static void gemv_avx2(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
                       float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    if (m < 4 && gemv_fused_avx2(type, x, m, k, w, bias, y, ldy, n0, n1)) return;
     const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
     float buf[256] __attribute__((aligned(32)));
     for (int64_t j = n0; j < n1; j++) {
@@ -262,6 +266,153 @@ static void gemv_avx2(int32_t type, const float *x, int64_t m, int64_t k, const 
                 y[(i0 + i) * ldy + j] = bias ? s + bias[j] : s;
             }
         }
+    }
+}
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/// 8 codes (i32) to floats after subtracting `bias`: exact, as the reference's Float(Int(q) − bias).
+static inline __attribute__((always_inline)) AVX2 __m256 codes8_ps(__m256i q, int bias) {
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(bias)));
+}
+
+/// 8 unsigned bytes at p widened to i32.
+static inline __attribute__((always_inline)) AVX2 __m256i bytes8(const uint8_t *p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/// row_dot_avx512's 8-lane twin: same decode operations per weight, then FMA into two accumulators.
+static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t type, const uint8_t *row, int64_t blocks, const float *x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    const __m256i low4 = _mm256_set1_epi32(0x0F), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
+    switch (type) {
+    case Q4_0:
+    case Q4_1:
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * (type == Q4_0 ? 18 : 20);
+            const uint8_t *qs = p + (type == Q4_0 ? 2 : 4);
+            const float *xb = x + 32 * b;
+            const __m256 d = _mm256_set1_ps(half_to_float(p));
+            const __m256 m = _mm256_set1_ps(type == Q4_0 ? 0.0f : half_to_float(p + 2));
+            for (int c = 0; c < 2; c++) {
+                const __m256i q = bytes8(qs + 8 * c);
+                __m256 lo, hi;
+                if (type == Q4_0) {
+                    lo = _mm256_mul_ps(codes8_ps(_mm256_and_si256(q, low4), 8), d);
+                    hi = _mm256_mul_ps(codes8_ps(_mm256_srli_epi32(q, 4), 8), d);
+                } else {
+                    lo = _mm256_add_ps(_mm256_mul_ps(codes8_ps(_mm256_and_si256(q, low4), 0), d), m);
+                    hi = _mm256_add_ps(_mm256_mul_ps(codes8_ps(_mm256_srli_epi32(q, 4), 0), d), m);
+                }
+                a0 = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xb + 8 * c), a0);
+                a1 = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xb + 16 + 8 * c), a1);
+            }
+        }
+        break;
+    case Q5_0:
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 22;
+            const float *xb = x + 32 * b;
+            const __m256 d = _mm256_set1_ps(half_to_float(p));
+            const __m256i qh = _mm256_set1_epi32((int)load_u32(p + 2));
+            for (int c = 0; c < 2; c++) {
+                const __m256i q = bytes8(p + 6 + 8 * c);
+                const __m256i hl = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, _mm256_add_epi32(lane, _mm256_set1_epi32(8 * c))), one), 4);
+                const __m256i hh = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, _mm256_add_epi32(lane, _mm256_set1_epi32(16 + 8 * c))), one), 4);
+                const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), hl), hi = _mm256_or_si256(_mm256_srli_epi32(q, 4), hh);
+                a0 = _mm256_fmadd_ps(_mm256_mul_ps(codes8_ps(lo, 16), d), _mm256_loadu_ps(xb + 8 * c), a0);
+                a1 = _mm256_fmadd_ps(_mm256_mul_ps(codes8_ps(hi, 16), d), _mm256_loadu_ps(xb + 16 + 8 * c), a1);
+            }
+        }
+        break;
+    case Q8_0:
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 34;
+            const float *xb = x + 32 * b;
+            const __m256 d = _mm256_set1_ps(half_to_float(p));
+            for (int c = 0; c < 4; c += 2) {
+                const __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * c))));
+                const __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 10 + 8 * c))));
+                a0 = _mm256_fmadd_ps(_mm256_mul_ps(q0, d), _mm256_loadu_ps(xb + 8 * c), a0);
+                a1 = _mm256_fmadd_ps(_mm256_mul_ps(q1, d), _mm256_loadu_ps(xb + 8 + 8 * c), a1);
+            }
+        }
+        break;
+    case Q4_K:
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 144;
+            const float d = half_to_float(p), dmin = half_to_float(p + 2);
+            for (int g = 0; g < 4; g++) {
+                uint8_t sc1, m1, sc2, m2;
+                scale_min_k4(2 * g, p + 4, &sc1, &m1);
+                scale_min_k4(2 * g + 1, p + 4, &sc2, &m2);
+                const __m256 d1 = _mm256_set1_ps(d * (float)sc1), min1 = _mm256_set1_ps(dmin * (float)m1);
+                const __m256 d2 = _mm256_set1_ps(d * (float)sc2), min2 = _mm256_set1_ps(dmin * (float)m2);
+                const uint8_t *q = p + 16 + 32 * g;
+                const float *xg = x + 256 * b + 64 * g;
+                for (int c = 0; c < 4; c++) {
+                    const __m256i v = bytes8(q + 8 * c);
+                    const __m256 lo = _mm256_sub_ps(_mm256_mul_ps(d1, codes8_ps(_mm256_and_si256(v, low4), 0)), min1);
+                    const __m256 hi = _mm256_sub_ps(_mm256_mul_ps(d2, codes8_ps(_mm256_srli_epi32(v, 4), 0)), min2);
+                    a0 = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xg + 8 * c), a0);
+                    a1 = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xg + 32 + 8 * c), a1);
+                }
+            }
+        }
+        break;
+    case Q6_K:
+        for (int64_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 210;
+            const float d = half_to_float(p + 208);
+            const __m256i three = _mm256_set1_epi32(3);
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = p + 64 * half, *qh = p + 128 + 32 * half;
+                const int8_t *sc = (const int8_t *)(p + 192 + 8 * half);
+                const float *xh = x + 256 * b + 128 * half;
+                for (int c = 0; c < 4; c++) {
+                    const int si = c / 2;
+                    const __m256i a = bytes8(ql + 8 * c), cc = bytes8(ql + 32 + 8 * c), h = bytes8(qh + 8 * c);
+                    const __m256i q1 = _mm256_or_si256(_mm256_and_si256(a, low4), _mm256_slli_epi32(_mm256_and_si256(h, three), 4));
+                    const __m256i q2 = _mm256_or_si256(_mm256_and_si256(cc, low4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2), three), 4));
+                    const __m256i q3 = _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), three), 4));
+                    const __m256i q4 = _mm256_or_si256(_mm256_srli_epi32(cc, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 6), three), 4));
+                    const float *xc = xh + 8 * c;
+                    a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si]), codes8_ps(q1, 32)), _mm256_loadu_ps(xc), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 2]), codes8_ps(q2, 32)), _mm256_loadu_ps(xc + 32), a1);
+                    a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 4]), codes8_ps(q3, 32)), _mm256_loadu_ps(xc + 64), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 6]), codes8_ps(q4, 32)), _mm256_loadu_ps(xc + 96), a1);
+                }
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    return hsum256(_mm256_add_ps(a0, a1));
+}
+
+#define ROWS_AVX2(T)                                                                                       \
+    for (int64_t j = n0; j < n1; j++) {                                                                    \
+        const uint8_t *row = w + j * blocks * bb;                                                          \
+        for (int64_t i = 0; i < m; i++) {                                                                  \
+            const float s = row_dot_avx2(T, row, blocks, x + i * k);                                       \
+            y[i * ldy + j] = bias ? s + bias[j] : s;                                                       \
+        }                                                                                                  \
+    }
+
+/// The fused single-row products on AVX2 (as gemv_fused_avx512); 0 for types it does not cover.
+AVX2
+static int gemv_fused_avx2(int32_t type, const float *x, int64_t m, int64_t k, const uint8_t *w, const float *bias,
+                           float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    switch (type) {
+    case Q4_0: ROWS_AVX2(Q4_0) return 1;
+    case Q4_1: ROWS_AVX2(Q4_1) return 1;
+    case Q5_0: ROWS_AVX2(Q5_0) return 1;
+    case Q8_0: ROWS_AVX2(Q8_0) return 1;
+    case Q4_K: ROWS_AVX2(Q4_K) return 1;
+    case Q6_K: ROWS_AVX2(Q6_K) return 1;
+    default: return 0;
     }
 }
 
