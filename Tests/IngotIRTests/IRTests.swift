@@ -264,7 +264,7 @@ final class GraphCodecTests: XCTestCase {
         var w = ByteWriter()
         w.u16(1); w.u16(0); w.string("g"); w.u32(1); w.string("v"); w.u8(42)
         XCTAssertThrowsError(try w.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "m.ingot") }) { error in
-            XCTAssertEqual("\(error)", "m.ingot: graph.values[0].dtype: value 42, expected a dtype code 0...9")
+            XCTAssertEqual("\(error)", "m.ingot: graph.values[0].dtype: value 42, expected a dtype code 0...17")
         }
         var packed = Graph(name: "p")
         let x = packed.addInput("x", TensorType(.f32, [2, 3]))
