@@ -217,8 +217,11 @@ static void gemv_portable(int32_t type, const float *x, int64_t m, int64_t k, co
 #if defined(__x86_64__)
 // MARK: AVX2
 
+static int dequantize_fused_avx2(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out);
+
 __attribute__((target("avx2,fma")))
 static void dequantize_avx2(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    if (dequantize_fused_avx2(type, w, k, r0, r1, out)) return;
     dequantize_rows_body(type, w, k, r0, r1, out);
 }
 
@@ -281,8 +284,12 @@ static inline __attribute__((always_inline)) AVX2 __m256i bytes8(const uint8_t *
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
 }
 
-/// row_dot_avx512's 8-lane twin: same decode operations per weight, then FMA into two accumulators.
-static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t type, const uint8_t *row, int64_t blocks, const float *x) {
+/// row_dot_avx512's 8-lane twin: same decode operations per weight, then FMA into two accumulators
+/// (or, with `out`, the decoded row stored: the same bits as the reference decoder).
+/// Stores the decoded weights w at out + (p − x) when `out` is set (decoding), else adds w · x[p] to acc.
+#define EMIT256(acc, w, p) do { if (out) _mm256_storeu_ps(out + ((p) - x), (w)); else acc = _mm256_fmadd_ps((w), _mm256_loadu_ps(p), acc); } while (0)
+
+static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t type, const uint8_t *row, int64_t blocks, const float *x, float *out) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     const __m256i low4 = _mm256_set1_epi32(0x0F), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
     switch (type) {
@@ -304,8 +311,8 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
                     lo = _mm256_add_ps(_mm256_mul_ps(codes8_ps(_mm256_and_si256(q, low4), 0), d), m);
                     hi = _mm256_add_ps(_mm256_mul_ps(codes8_ps(_mm256_srli_epi32(q, 4), 0), d), m);
                 }
-                a0 = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xb + 8 * c), a0);
-                a1 = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xb + 16 + 8 * c), a1);
+                EMIT256(a0, lo, xb + 8 * c);
+                EMIT256(a1, hi, xb + 16 + 8 * c);
             }
         }
         break;
@@ -320,8 +327,8 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
                 const __m256i hl = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, _mm256_add_epi32(lane, _mm256_set1_epi32(8 * c))), one), 4);
                 const __m256i hh = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, _mm256_add_epi32(lane, _mm256_set1_epi32(16 + 8 * c))), one), 4);
                 const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), hl), hi = _mm256_or_si256(_mm256_srli_epi32(q, 4), hh);
-                a0 = _mm256_fmadd_ps(_mm256_mul_ps(codes8_ps(lo, 16), d), _mm256_loadu_ps(xb + 8 * c), a0);
-                a1 = _mm256_fmadd_ps(_mm256_mul_ps(codes8_ps(hi, 16), d), _mm256_loadu_ps(xb + 16 + 8 * c), a1);
+                EMIT256(a0, _mm256_mul_ps(codes8_ps(lo, 16), d), xb + 8 * c);
+                EMIT256(a1, _mm256_mul_ps(codes8_ps(hi, 16), d), xb + 16 + 8 * c);
             }
         }
         break;
@@ -333,8 +340,8 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
             for (int c = 0; c < 4; c += 2) {
                 const __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + 8 * c))));
                 const __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 10 + 8 * c))));
-                a0 = _mm256_fmadd_ps(_mm256_mul_ps(q0, d), _mm256_loadu_ps(xb + 8 * c), a0);
-                a1 = _mm256_fmadd_ps(_mm256_mul_ps(q1, d), _mm256_loadu_ps(xb + 8 + 8 * c), a1);
+                EMIT256(a0, _mm256_mul_ps(q0, d), xb + 8 * c);
+                EMIT256(a1, _mm256_mul_ps(q1, d), xb + 8 + 8 * c);
             }
         }
         break;
@@ -354,8 +361,8 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
                     const __m256i v = bytes8(q + 8 * c);
                     const __m256 lo = _mm256_sub_ps(_mm256_mul_ps(d1, codes8_ps(_mm256_and_si256(v, low4), 0)), min1);
                     const __m256 hi = _mm256_sub_ps(_mm256_mul_ps(d2, codes8_ps(_mm256_srli_epi32(v, 4), 0)), min2);
-                    a0 = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xg + 8 * c), a0);
-                    a1 = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xg + 32 + 8 * c), a1);
+                    EMIT256(a0, lo, xg + 8 * c);
+                    EMIT256(a1, hi, xg + 32 + 8 * c);
                 }
             }
         }
@@ -377,10 +384,10 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
                     const __m256i q3 = _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), three), 4));
                     const __m256i q4 = _mm256_or_si256(_mm256_srli_epi32(cc, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 6), three), 4));
                     const float *xc = xh + 8 * c;
-                    a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si]), codes8_ps(q1, 32)), _mm256_loadu_ps(xc), a0);
-                    a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 2]), codes8_ps(q2, 32)), _mm256_loadu_ps(xc + 32), a1);
-                    a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 4]), codes8_ps(q3, 32)), _mm256_loadu_ps(xc + 64), a0);
-                    a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 6]), codes8_ps(q4, 32)), _mm256_loadu_ps(xc + 96), a1);
+                    EMIT256(a0, _mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si]), codes8_ps(q1, 32)), xc);
+                    EMIT256(a1, _mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 2]), codes8_ps(q2, 32)), xc + 32);
+                    EMIT256(a0, _mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 4]), codes8_ps(q3, 32)), xc + 64);
+                    EMIT256(a1, _mm256_mul_ps(_mm256_set1_ps(d * (float)sc[si + 6]), codes8_ps(q4, 32)), xc + 96);
                 }
             }
         }
@@ -395,7 +402,7 @@ static inline __attribute__((always_inline)) AVX2 float row_dot_avx2(int32_t typ
     for (int64_t j = n0; j < n1; j++) {                                                                    \
         const uint8_t *row = w + j * blocks * bb;                                                          \
         for (int64_t i = 0; i < m; i++) {                                                                  \
-            const float s = row_dot_avx2(T, row, blocks, x + i * k);                                       \
+            const float s = row_dot_avx2(T, row, blocks, x + i * k, NULL);                                    \
             y[i * ldy + j] = bias ? s + bias[j] : s;                                                       \
         }                                                                                                  \
     }
@@ -416,10 +423,34 @@ static int gemv_fused_avx2(int32_t type, const float *x, int64_t m, int64_t k, c
     }
 }
 
+#define DEQUANT_AVX2(T)                                                                                    \
+    for (int64_t r = r0; r < r1; r++) {                                                                    \
+        float *o = out + (r - r0) * k;                                                                     \
+        (void)row_dot_avx2(T, w + r * blocks * bb, blocks, o, o);                                          \
+    }
+
+/// Rows decoded with the in-register decoders; 0 for types they do not cover.
+AVX2
+static int dequantize_fused_avx2(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    switch (type) {
+    case Q4_0: DEQUANT_AVX2(Q4_0) return 1;
+    case Q4_1: DEQUANT_AVX2(Q4_1) return 1;
+    case Q5_0: DEQUANT_AVX2(Q5_0) return 1;
+    case Q8_0: DEQUANT_AVX2(Q8_0) return 1;
+    case Q4_K: DEQUANT_AVX2(Q4_K) return 1;
+    case Q6_K: DEQUANT_AVX2(Q6_K) return 1;
+    default: return 0;
+    }
+}
+
 // MARK: AVX-512
+
+static int dequantize_fused_avx512(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out);
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 static void dequantize_avx512(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    if (dequantize_fused_avx512(type, w, k, r0, r1, out)) return;
     dequantize_rows_body(type, w, k, r0, r1, out);
 }
 
@@ -432,9 +463,13 @@ static inline __attribute__((always_inline)) AVX512 __m512 codes_ps(__m512i q, i
 
 /// One weight row of the fused single-row product: Σ_t w[t]·x[t] with each 16-weight vector
 /// decoded in registers exactly as the reference decoder does (same operations, no FMA in the
-/// decode), then fused-multiply-added into two accumulators. Types q5_1 and q5_K return 0 and
+/// decode), then fused-multiply-added into two accumulators. With `out` (and x = out) it stores
+/// the decoded row instead: bit-identical to the reference decoder. Types q5_1 and q5_K return 0 and
 /// are not called (gemv_avx512 takes the buffered path for them).
-static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t type, const uint8_t *row, int64_t blocks, const float *x) {
+/// Stores the decoded weights w at out + (p − x) when `out` is set (decoding), else adds w · x[p] to acc.
+#define EMIT512(acc, w, p) do { if (out) _mm512_storeu_ps(out + ((p) - x), (w)); else acc = _mm512_fmadd_ps((w), _mm512_loadu_ps(p), acc); } while (0)
+
+static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t type, const uint8_t *row, int64_t blocks, const float *x, float *out) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     const __m512i low4 = _mm512_set1_epi32(0x0F);
     switch (type) {
@@ -454,8 +489,8 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
                 lo = _mm512_add_ps(_mm512_mul_ps(codes_ps(_mm512_and_si512(q, low4), 0), d), m);
                 hi = _mm512_add_ps(_mm512_mul_ps(codes_ps(_mm512_srli_epi32(q, 4), 0), d), m);
             }
-            a0 = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xb), a0);
-            a1 = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xb + 16), a1);
+            EMIT512(a0, lo, xb);
+            EMIT512(a1, hi, xb + 16);
         }
         break;
     case Q5_0:
@@ -468,8 +503,8 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
             const __m512i sixteen = _mm512_set1_epi32(16);
             const __m512i lo = _mm512_mask_or_epi32(_mm512_and_si512(q, low4), (__mmask16)(qh & 0xFFFF), _mm512_and_si512(q, low4), sixteen);
             const __m512i hi = _mm512_mask_or_epi32(_mm512_srli_epi32(q, 4), (__mmask16)(qh >> 16), _mm512_srli_epi32(q, 4), sixteen);
-            a0 = _mm512_fmadd_ps(_mm512_mul_ps(codes_ps(lo, 16), d), _mm512_loadu_ps(xb), a0);
-            a1 = _mm512_fmadd_ps(_mm512_mul_ps(codes_ps(hi, 16), d), _mm512_loadu_ps(xb + 16), a1);
+            EMIT512(a0, _mm512_mul_ps(codes_ps(lo, 16), d), xb);
+            EMIT512(a1, _mm512_mul_ps(codes_ps(hi, 16), d), xb + 16);
         }
         break;
     case Q8_0:
@@ -479,8 +514,8 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
             const __m512 d = _mm512_set1_ps(half_to_float(p));
             const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));
             const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));
-            a0 = _mm512_fmadd_ps(_mm512_mul_ps(lo, d), _mm512_loadu_ps(xb), a0);
-            a1 = _mm512_fmadd_ps(_mm512_mul_ps(hi, d), _mm512_loadu_ps(xb + 16), a1);
+            EMIT512(a0, _mm512_mul_ps(lo, d), xb);
+            EMIT512(a1, _mm512_mul_ps(hi, d), xb + 16);
         }
         break;
     case Q4_K:
@@ -500,8 +535,8 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
                     const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * h)));
                     const __m512 lo = _mm512_sub_ps(_mm512_mul_ps(d1, codes_ps(_mm512_and_si512(v, low4), 0)), min1);
                     const __m512 hi = _mm512_sub_ps(_mm512_mul_ps(d2, codes_ps(_mm512_srli_epi32(v, 4), 0)), min2);
-                    a0 = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xg + 16 * h), a0);
-                    a1 = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xg + 32 + 16 * h), a1);
+                    EMIT512(a0, lo, xg + 16 * h);
+                    EMIT512(a1, hi, xg + 32 + 16 * h);
                 }
             }
         }
@@ -524,10 +559,10 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
                     const __m512i q3 = _mm512_or_si512(_mm512_srli_epi32(a, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), three), 4));
                     const __m512i q4 = _mm512_or_si512(_mm512_srli_epi32(cc, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 6), three), 4));
                     const float *xc = xh + 16 * c;
-                    a0 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c]), codes_ps(q1, 32)), _mm512_loadu_ps(xc), a0);
-                    a1 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 2]), codes_ps(q2, 32)), _mm512_loadu_ps(xc + 32), a1);
-                    a0 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 4]), codes_ps(q3, 32)), _mm512_loadu_ps(xc + 64), a0);
-                    a1 = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 6]), codes_ps(q4, 32)), _mm512_loadu_ps(xc + 96), a1);
+                    EMIT512(a0, _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c]), codes_ps(q1, 32)), xc);
+                    EMIT512(a1, _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 2]), codes_ps(q2, 32)), xc + 32);
+                    EMIT512(a0, _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 4]), codes_ps(q3, 32)), xc + 64);
+                    EMIT512(a1, _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[c + 6]), codes_ps(q4, 32)), xc + 96);
                 }
             }
         }
@@ -543,7 +578,7 @@ static inline __attribute__((always_inline)) AVX512 float row_dot_avx512(int32_t
     for (int64_t j = n0; j < n1; j++) {                                                                    \
         const uint8_t *row = w + j * blocks * bb;                                                          \
         for (int64_t i = 0; i < m; i++) {                                                                  \
-            const float s = row_dot_avx512(T, row, blocks, x + i * k);                                     \
+            const float s = row_dot_avx512(T, row, blocks, x + i * k, NULL);                                  \
             y[i * ldy + j] = bias ? s + bias[j] : s;                                                       \
         }                                                                                                  \
     }
@@ -591,6 +626,26 @@ static void gemv_avx512(int32_t type, const float *x, int64_t m, int64_t k, cons
                 y[(i0 + i) * ldy + j] = bias ? s + bias[j] : s;
             }
         }
+    }
+}
+
+#define DEQUANT_AVX512(T)                                                                                  \
+    for (int64_t r = r0; r < r1; r++) {                                                                    \
+        float *o = out + (r - r0) * k;                                                                     \
+        (void)row_dot_avx512(T, w + r * blocks * bb, blocks, o, o);                                        \
+    }
+
+AVX512
+static int dequantize_fused_avx512(int32_t type, const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float *out) {
+    const int64_t bs = ingot_bq_block_size(type), bb = ingot_bq_block_bytes(type), blocks = k / bs;
+    switch (type) {
+    case Q4_0: DEQUANT_AVX512(Q4_0) return 1;
+    case Q4_1: DEQUANT_AVX512(Q4_1) return 1;
+    case Q5_0: DEQUANT_AVX512(Q5_0) return 1;
+    case Q8_0: DEQUANT_AVX512(Q8_0) return 1;
+    case Q4_K: DEQUANT_AVX512(Q4_K) return 1;
+    case Q6_K: DEQUANT_AVX512(Q6_K) return 1;
+    default: return 0;
     }
 }
 #endif
