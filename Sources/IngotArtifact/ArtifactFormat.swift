@@ -7,7 +7,7 @@ import IngotCore
 public enum ArtifactFormat {
     public static let magic: [UInt8] = [0x89, 0x49, 0x4E, 0x47, 0x4F, 0x54, 0x0D, 0x0A]
     public static let major: UInt16 = 1
-    public static let minor: UInt16 = 1
+    public static let minor: UInt16 = 2
     public static let headerSize = 64
     public static let sectionEntrySize = 56
     public static let alignment = 64

@@ -197,11 +197,15 @@ public final class ArtifactReader: @unchecked Sendable {
             let stored = try r.u64(at + ".stored_size")
             let decoded = try r.u64(at + ".decoded_size")
             let checksum = try r.u64(at + ".checksum")
-            guard let elements = Shape.checkedProduct(shape),
-                  case let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize), !overflow,
-                  decoded == UInt64(bytes) else {
+            if dtype.isBlockQuantized, shape.last.map({ $0 % dtype.blockSize != 0 }) ?? true {
+                throw IngotError.badField(file: path, at + ".dims", seen: "\(Shape(fixed: shape))",
+                                          expected: "rank ≥ 1 and a last dimension that is a multiple of \(dtype)'s block of \(dtype.blockSize)")
+            }
+            guard let bytes = dtype.byteCount(shape: shape), decoded == UInt64(bytes) else {
                 throw IngotError.badField(file: path, at + ".decoded_size", seen: String(decoded),
-                                          expected: "shape \(Shape(fixed: shape)) × \(dtype.byteSize) bytes")
+                                          expected: dtype.isBlockQuantized
+                                              ? "shape \(Shape(fixed: shape)) ÷ \(dtype.blockSize) per block × \(dtype.byteSize) bytes per \(dtype) block"
+                                              : "shape \(Shape(fixed: shape)) × \(dtype.byteSize) bytes")
             }
             guard offset % UInt64(ArtifactFormat.alignment) == 0, offset >= UInt64(previousEnd),
                   stored <= UInt64(tdatEnd), offset <= UInt64(tdatEnd) - stored else {

@@ -77,7 +77,7 @@ public final class ArtifactWriter {
             throw IngotError(.invalidArgument, file: path, location: "tensor '\(name)'", "added twice")
         }
         guard shape.count <= ArtifactFormat.maxRank, shape.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }),
-              let count = Shape.checkedProduct(shape), count * dtype.byteSize == bytes.count else {
+              dtype.byteCount(shape: shape) == bytes.count else {
             throw IngotError(.invalidArgument, file: path, location: "tensor '\(name)'",
                              "\(bytes.count) bytes for shape \(Shape(fixed: shape)) of \(dtype)")
         }

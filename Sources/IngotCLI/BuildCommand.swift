@@ -59,6 +59,9 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Timed runs per latency row in the report.")
     var reportRuns = 20
 
+    @Flag(help: "Expand a GGUF's block-quantized weights (Q4_0 … Q6_K) to float32 instead of keeping them as stored (always so when passes run).")
+    var dequantize = false
+
     @Flag(help: "Verify the graph after every pass (always on in debug builds).")
     var verifyPasses = false
 
@@ -110,9 +113,11 @@ struct BuildCommand: ParsableCommand {
                                  "missing; pass\(names.count == 1 ? "" : "es") \(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") calibration data")
             }
             var phaseStart = clock.now
+            // Passes read float32 weights: with any pass, block-quantized GGUF weights are expanded (then e.g. quantize=int8 converts them).
+            let native = !dequantize && options.pipeline.steps.isEmpty
             let imported = source.hasSuffix(".onnx")
                 ? try ONNXImporter.importModel(path: source, tokenizer: tokenizer, pooling: pooling, normalize: normalize ? true : nil)
-                : try ModelImporter.importModel(at: source)
+                : try ModelImporter.importModel(at: source, blockWeights: native ? .native : .float32)
             phaseSeconds.append(("import", since(phaseStart)))
             phaseStart = clock.now
             var data: EvaluationData?

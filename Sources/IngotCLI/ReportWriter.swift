@@ -167,7 +167,7 @@ enum ReportWriter {
         switch entry.dtype {
         case .f32: buffer.withFloats { for v in $0 where v == 0 { zeros += 1 } }
         case .i8: buffer.withBytes { for b in $0 where b == 0 { zeros += 1 } }
-        case .f16, .bf16, .f64, .u8, .i16, .i32, .i64, .bool: return nil
+        case .f16, .bf16, .f64, .u8, .i16, .i32, .i64, .bool, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return nil
         }
         return Double(zeros) / Double(count)
     }

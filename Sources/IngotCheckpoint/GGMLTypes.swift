@@ -3,6 +3,8 @@
 // explicit structs whose sizes are checked against the table. Dequantization lives in
 // GGMLDequantize.swift.
 
+import IngotCore
+
 public enum GGMLType: UInt32, CaseIterable, Sendable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
@@ -57,6 +59,24 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
     }
 
     public var name: String { traits.name }
+
+    /// The artifact DType that keeps this type's blocks as they are, nil for element types and
+    /// block types Ingot does not run natively.
+    public var blockDType: DType? {
+        switch self {
+        case .q4_0: return .q4_0
+        case .q4_1: return .q4_1
+        case .q5_0: return .q5_0
+        case .q5_1: return .q5_1
+        case .q8_0: return .q8_0
+        case .q4_K: return .q4_K
+        case .q5_K: return .q5_K
+        case .q6_K: return .q6_K
+        case .f32, .f16, .bf16, .f64, .i8, .i16, .i32, .i64, .q8_1, .q2_K, .q3_K, .q8_K, .iq2_xxs, .iq2_xs, .iq3_xxs,
+             .iq1_s, .iq4_nl, .iq3_s, .iq2_s, .iq4_xs, .iq1_m, .tq1_0, .tq2_0:
+            return nil
+        }
+    }
 }
 
 // Block layouts (all little-endian, packed). `size` is the byte size of one block; the

@@ -279,6 +279,7 @@ func float32Copy(_ raw: UnsafeRawBufferPointer, dtype: DType, count n: Int) -> T
         case .i32: dst[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
         case .i64: dst[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int64.self)))
         case .bool: dst[i] = raw.load(fromByteOffset: o, as: UInt8.self) != 0 ? 1 : 0
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: dst[i] = .nan  // not a safetensors dtype: the header parser never yields one
         }
     }
     return out

@@ -20,6 +20,9 @@ public struct BuildOptions: Sendable {
     /// Passes to apply to the imported graph (none: the plain float graph).
     public var pipeline = Pipeline(steps: [])
     public var passContext = PassContext()
+    /// A GGUF's block-quantized weights: kept as stored (the default) when no pass runs; the
+    /// passes read float32 weights, so a pipeline imports them expanded.
+    public var blockWeights: BlockWeightChoice = .native
     public init() {}
 }
 
@@ -44,7 +47,7 @@ public typealias BuildProgress = (Int, Int, String) -> Void
 public enum ArtifactBuilder {
     public static func build(source: String, output: String, options: BuildOptions = .init(),
                              progress: BuildProgress? = nil) throws -> BuildSummary {
-        let model = try ModelImporter.importModel(at: source)
+        let model = try ModelImporter.importModel(at: source, blockWeights: options.pipeline.steps.isEmpty ? options.blockWeights : .float32)
         return try write(model, source: source, output: output, options: options, progress: progress)
     }
 
@@ -71,7 +74,7 @@ public enum ArtifactBuilder {
                     throw IngotError(.internal, location: "constant '\(value.name)'", "has no data source or a symbolic shape")
                 }
                 let buffer = try source.load()
-                let expected = (value.type.shape.elementCount ?? 0) * value.type.dtype.byteSize
+                let expected = value.type.dtype.byteCount(shape: shape) ?? -1
                 guard buffer.byteCount == expected else {
                     throw IngotError(.internal, location: "constant '\(value.name)'",
                                      "loaded \(buffer.byteCount) bytes from \(source.origin), expected \(expected)")

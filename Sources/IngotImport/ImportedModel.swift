@@ -28,7 +28,9 @@ public enum ModelImporter {
     /// safetensors, or pytorch_model.bin when there is no safetensors), or a `.safetensors` or
     /// `.bin` file whose folder holds config.json. `attention`
     /// chooses how BERT writes self-attention; other architectures take `.fused` only.
-    public static func importModel(at path: String, attention: AttentionForm = .fused) throws -> ImportedModel {
+    /// `blockWeights` says whether a GGUF's block-quantized weights stay as stored (BlockWeights.swift).
+    public static func importModel(at path: String, attention: AttentionForm = .fused,
+                                   blockWeights: BlockWeightChoice = .float32) throws -> ImportedModel {
         func fusedOnly(_ architecture: String) throws {
             guard attention == .fused else {
                 throw IngotError(.unsupported, file: path, location: "attention form",
@@ -44,7 +46,9 @@ public enum ModelImporter {
             try fusedOnly("decoder")
             let file = try GGUFFile(path: path)
             if EncoderImporter.isEncoderGGUF(file) { return try EncoderImporter.importGGUF(file) }
-            return try DecoderImporter.importGGUF(file)
+            var model = try DecoderImporter.importGGUF(file)
+            if blockWeights == .native { try BlockWeights.keepNative(&model.graph, file: file) }
+            return model
         }
         let directory: String
         if path.hasSuffix(".safetensors") || path.hasSuffix(".json") || PyTorchCheckpoint.isCheckpointFile(path) {

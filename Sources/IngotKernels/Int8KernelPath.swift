@@ -2,7 +2,8 @@
 // (ingot_q8p_gemm) runs — chosen from CPUID at first use, or forced by INGOT_KERNEL_PATH, by
 // `ingot bench --kernel-path`, or by tests through `use(_:)`. Every path gives identical bits
 // (CKernels/include/ingot_q8packed.h). The s8 × s8 kernels (ingot_q8.h) have only portable and
-// AVX2 paths: `portable` forces them portable too, every other path leaves them on AVX2.
+// AVX2 paths: `portable` forces them portable too, every other path leaves them on AVX2. The
+// block-quantized kernels (ingot_blockq.h) follow the path's register width.
 // It does not run kernels or read CPUID itself (CKernels/cpu.c does).
 
 import CKernels
@@ -67,6 +68,17 @@ public enum Int8KernelPath: String, CaseIterable, Sendable {
                              "'\(path.rawValue)' is not available on this CPU; it has \(availableList)")
         }
         ingot_q8_set_portable(path == .portable ? 1 : 0)
+        ingot_bq_set_path(path.blockQuantPath)
+    }
+
+    /// The block-quantized float kernels' path (ingot_blockq.h) that goes with this one: they use
+    /// no VNNI, so the VNNI paths take the plain path of their register width.
+    var blockQuantPath: Int32 {
+        switch self {
+        case .portable: return Int32(INGOT_BQ_PATH_PORTABLE)
+        case .avx2, .avx2VNNI: return Int32(INGOT_BQ_PATH_AVX2)
+        case .avx512BW, .avx512VNNI: return Int32(INGOT_BQ_PATH_AVX512)
+        }
     }
 
     /// A path name as given on the command line or in the environment (`source` names where

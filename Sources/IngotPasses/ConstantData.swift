@@ -8,7 +8,7 @@ import IngotCore
 import IngotIR
 
 extension Graph {
-    /// The constant's values as Float (f32, f16 and bf16 constants).
+    /// The constant's values as Float (f32, f16 and bf16 constants; block-quantized ones decoded).
     public func floats(of id: ValueID) throws -> [Float] {
         guard let source = constant(id)?.source else {
             throw IngotError(.internal, location: "constant '\(self[id].name)'", "has no data source")
@@ -21,6 +21,9 @@ extension Graph {
         case .f32: return buffer.toArray(of: Float.self)
         case .f16: return buffer.toArray(of: UInt16.self).map(floatFromHalfBits)
         case .bf16: return buffer.toArray(of: UInt16.self).map(floatFromBFloat16Bits)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K:
+            // Block-quantized weights decode to the floats they stand for (quantize=int8 re-quantizes those).
+            return buffer.withBytes { BlockQuant.floats(dtype, $0, elements: buffer.byteCount / dtype.byteSize * dtype.blockSize) }
         case .f64, .i8, .u8, .i16, .i32, .i64, .bool:
             throw IngotError(.unsupported, location: "constant '\(name)'", "dtype \(dtype) cannot be read as float here")
         }

@@ -81,7 +81,7 @@ struct ExecutionPlan {
                 let bytes = (shape.reduce(1, *)) * dtype.byteSize
                 values[o.index] = PlannedValue(shape: shape, dtype: dtype, storage: .arena(offset: arena.allocate(bytes, id: o.index)))
             }
-            let scratch = lowering.scratchBytes(node.op, inputShapes: try node.inputs.map(resolve))
+            let scratch = lowering.scratchBytes(node.op, inputShapes: try node.inputs.map(resolve), dtypes: node.inputs.map { graph[$0].type.dtype })
             var scratchOffset: Int? = nil
             if scratch > 0 {
                 let id = -(n + 1)

@@ -32,7 +32,7 @@ public final class Model: @unchecked Sendable {
         }
         for c in graph.constants {
             let v = graph[c.value]
-            guard let b = constants[c.value], b.byteCount == (v.type.shape.elementCount ?? -1) * v.type.dtype.byteSize else {
+            guard let b = constants[c.value], let sizes = v.type.shape.fixedSizes, b.byteCount == v.type.dtype.byteCount(shape: sizes) else {
                 throw IngotError(.internal, file: label, location: "constant '\(v.name)'", "missing or of the wrong size for \(v.type)")
             }
         }
@@ -74,7 +74,7 @@ public final class Model: @unchecked Sendable {
         for c in graph.constants {
             let value = graph[c.value]
             let buffer = try reader.tensor(value.name)
-            let expected = (value.type.shape.elementCount ?? -1) * value.type.dtype.byteSize
+            let expected = value.type.shape.fixedSizes.flatMap { value.type.dtype.byteCount(shape: $0) } ?? -1
             guard buffer.byteCount == expected else {
                 throw IngotError(.format, file: path, location: "tensor '\(value.name)'",
                                  "\(buffer.byteCount) bytes, expected \(expected) for \(value.type)")
@@ -214,7 +214,7 @@ public final class Session {
                 outputs[graph[id].name] = HostTensor(shape: v.shape, floats: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: v.elementCount)))
             case .i32:
                 outputs[graph[id].name] = HostTensor(shape: v.shape, ints: Array(UnsafeBufferPointer(start: p.assumingMemoryBound(to: Int32.self), count: v.elementCount)))
-            case .f16, .bf16, .f64, .i8, .u8, .i16, .i64, .bool:
+            case .f16, .bf16, .f64, .i8, .u8, .i16, .i64, .bool, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K:
                 throw IngotError(.unsupported, location: "output '\(graph[id].name)'", "dtype \(v.dtype) cannot be returned")
             }
         }

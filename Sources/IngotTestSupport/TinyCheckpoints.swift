@@ -58,16 +58,17 @@ public enum TinyCheckpoints {
     }
 
     /// GGML type ids used below.
-    public static let ggmlF32: UInt32 = 0, ggmlQ4_0: UInt32 = 2
+    public static let ggmlF32: UInt32 = 0, ggmlQ4_0: UInt32 = 2, ggmlQ8_0: UInt32 = 8
 
     /// A LLaMA GGUF: hidden 32, 2 heads, 1 layer, FFN 32, an embedding table of 4 rows, F32
     /// weights and a gpt2 tokenizer of `tokens` (no merges). `llama.vocab_size` is written when
     /// given. With `normType` Q4_0, blk.0.attn_norm.weight holds one Q4_0 block (scale 1), so
     /// the file's layout stays consistent and only the type is wrong for the tensor's role.
     /// `architecture` names the family and the metadata key prefix; `extraTensors` (F32, GGML
-    /// dims) are appended.
+    /// dims) are appended. With `matrixType` Q8_0 the embedding table and the seven layer matrices
+    /// are Q8_0 blocks (scale 1/64, codes from a fixed sequence) instead of F32.
     public static func llamaGGUF(tokens: [String], vocabSize: UInt32?, normType: UInt32 = ggmlF32, architecture: String = "llama",
-                                 extraTensors: [(String, [UInt64])] = []) -> [UInt8] {
+                                 extraTensors: [(String, [UInt64])] = [], matrixType: UInt32 = ggmlF32) -> [UInt8] {
         var b = GGUFBuilder()
         b.addString("general.architecture", architecture)
         for (key, value) in [("embedding_length", 32), ("block_count", 1), ("attention.head_count", 2),
@@ -91,11 +92,24 @@ public enum TinyCheckpoints {
             for i in 0..<count { withUnsafeBytes(of: (Float(i % 5) * 0.01 + 0.5).bitPattern.littleEndian) { bytes += $0 } }
             return (name, ne, ggmlF32, bytes)
         }
+        var codeState: UInt32 = 12345
+        func matrix(_ name: String, _ ne: [UInt64]) -> (String, [UInt64], UInt32, [UInt8]) {
+            guard matrixType == ggmlQ8_0 else { return f32(name, ne) }
+            var bytes: [UInt8] = []
+            for _ in 0..<(Int(ne.reduce(1, *)) / 32) {
+                bytes += [0x00, 0x24]   // f16 1/64
+                for _ in 0..<32 {
+                    codeState = codeState &* 1103515245 &+ 12345
+                    bytes.append(UInt8(bitPattern: Int8(Int((codeState >> 16) % 255) - 127)))
+                }
+            }
+            return (name, ne, ggmlQ8_0, bytes)
+        }
         let norm = normType == ggmlQ4_0
             ? ("blk.0.attn_norm.weight", [UInt64(32)], ggmlQ4_0, [0x00, 0x3C] + [UInt8](repeating: 0x88, count: 16))
             : f32("blk.0.attn_norm.weight", [32])
-        b.tensors = [f32("token_embd.weight", [32, 4]), norm]
-            + ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { f32("blk.0.\($0).weight", [32, 32]) }
+        b.tensors = [matrix("token_embd.weight", [32, 4]), norm]
+            + ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { matrix("blk.0.\($0).weight", [32, 32]) }
             + [f32("blk.0.ffn_norm.weight", [32]), f32("output_norm.weight", [32])] + extraTensors.map { f32($0.0, $0.1) }
         return b.bytes()
     }

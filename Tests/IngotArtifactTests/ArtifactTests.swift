@@ -398,3 +398,70 @@ final class ArtifactSectionSizeTests: XCTestCase {
         }
     }
 }
+
+/// Block-quantized tensors (format 1.2): stored and read back as they are; the writer and the
+/// reader check their byte counts against shape ÷ block × block bytes, naming the tensor.
+final class BlockQuantizedTensorTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TempDirectory.make("blockq") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testBlockTensorsRoundTripAndTheWriterChecksTheirBytes() throws {
+        let path = dir.appendingPathComponent("b.ingot").path
+        let w = try ArtifactWriter(path: path)
+        let k4 = (0..<(3 * 2 * 144)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        let q8 = (0..<(2 * 34)).map { UInt8(truncatingIfNeeded: $0 &* 11) }
+        try k4.withUnsafeBytes { try w.addTensor(name: "w.q4_k", dtype: .q4_K, shape: [3, 512], bytes: $0) }
+        try q8.withUnsafeBytes { try w.addTensor(name: "w.q8_0", dtype: .q8_0, shape: [2, 32], bytes: $0) }
+        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 2 * 18).withUnsafeBytes {
+            try w.addTensor(name: "bad.tail", dtype: .q4_0, shape: [2, 48], bytes: $0)
+        }, "48 is not a multiple of 32")
+        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 3 * 18).withUnsafeBytes {
+            try w.addTensor(name: "bad.count", dtype: .q4_0, shape: [2, 64], bytes: $0)
+        }) { error in
+            XCTAssertEqual((error as! IngotError).location, "tensor 'bad.count'")
+        }
+        try w.addSection(.graph, payload: Array("g".utf8), required: true)
+        try w.commit()
+        let r = try ArtifactReader(path: path, verify: .full)
+        XCTAssertEqual(r.formatVersion.minor, 2)
+        XCTAssertEqual(r.tensors.map(\.dtype), [.q4_K, .q8_0])
+        XCTAssertEqual(try r.tensor("w.q4_k").toArray(of: UInt8.self), k4)
+        XCTAssertEqual(try r.tensor("w.q8_0").toArray(of: UInt8.self), q8)
+    }
+
+    /// The reader's index check on a one-entry TIDX payload: tensor "w" of q4_0 (code 10) with
+    /// `shape` and `decoded` bytes, raw, at offset 64 of a 64 KiB TDAT.
+    func parse(shape: [Int], decoded: Int) throws -> [ArtifactTensorInfo] {
+        var w = ByteWriter()
+        w.u32(1)
+        w.string("w")
+        w.u8(DType.q4_0.rawValue)
+        w.u8(0)
+        w.u8(UInt8(shape.count))
+        w.u8(0)
+        for d in shape { w.u64(UInt64(d)) }
+        w.u64(64)
+        w.u64(UInt64(decoded))
+        w.u64(UInt64(decoded))
+        w.u64(0)
+        let tdat = ArtifactSectionInfo(kind: .tensorData, required: true, codec: .raw, offset: 64, storedSize: 1 << 16,
+                                       decodedSize: 1 << 16, storedChecksum: 0, decodedChecksum: 0)
+        return try w.bytes.withUnsafeBytes { try ArtifactReader.parseIndex($0, tdat: tdat, path: "x.ingot") }
+    }
+
+    func testReaderChecksBlockTensorsAgainstShapeAndBlockBytes() throws {
+        XCTAssertEqual(try parse(shape: [2, 64], decoded: 72).first?.dtype, .q4_0, "2 rows × 2 blocks × 18 bytes")
+        XCTAssertThrowsError(try parse(shape: [2, 36], decoded: 72)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.location, "tensor 'w'.dims")
+            XCTAssertTrue(e.message.contains("[2, 36]") && e.message.contains("32"), e.message)
+        }
+        XCTAssertThrowsError(try parse(shape: [2, 64], decoded: 512)) { error in
+            let e = error as! IngotError
+            XCTAssertEqual(e.location, "tensor 'w'.decoded_size")
+            XCTAssertTrue(e.message.contains("512") && e.message.contains("18 bytes per q4_0 block"), e.message)
+        }
+        XCTAssertThrowsError(try parse(shape: [], decoded: 18), "a block tensor needs rank ≥ 1")
+    }
+}

@@ -180,7 +180,7 @@ final class ArtifactSignatureTests: XCTestCase {
         XCTAssertEqual(summary.signerKeyID, a.publicKey.keyID)
         let r = try ArtifactReader(path: path("s.ingot"), verify: .full)
         XCTAssertEqual(r.formatVersion.major, 1)
-        XCTAssertEqual(r.formatVersion.minor, 1)
+        XCTAssertEqual(r.formatVersion.minor, 2)
         XCTAssertEqual(r.sections.map(\.kind.description), ["TDAT", "TIDX", "GRPH", "PROV", "META", "SIGN"])
         let sign = try XCTUnwrap(r.sections.last)
         XCTAssertFalse(sign.required, "optional: a reader without a key (or a 1.0 reader) skips it")

@@ -135,6 +135,14 @@ final class GGUFSyntheticTests: XCTestCase {
         XCTAssertEqual(GGMLType.q4_K.traits.typeSize, 144)
         XCTAssertEqual(GGMLType.q5_K.traits.typeSize, 176)
         XCTAssertEqual(GGMLType.q6_K.traits.typeSize, 210)
+        // The artifact dtypes that keep these blocks agree with the GGUF table.
+        let kept = GGMLType.allCases.compactMap { t in t.blockDType.map { (t, $0) } }
+        XCTAssertEqual(kept.count, 8)
+        for (ggml, dtype) in kept {
+            XCTAssertEqual(dtype.byteSize, ggml.traits.typeSize, "\(ggml.name)")
+            XCTAssertEqual(dtype.blockSize, ggml.traits.blockSize, "\(ggml.name)")
+            XCTAssertEqual(dtype.description, ggml.name.lowercased())
+        }
     }
 
     func testUndequantizableTypeIsUnsupported() throws {

@@ -62,10 +62,28 @@ final class BuildTests: XCTestCase {
         XCTAssertEqual(prov["toolchain"]?.string, "ingot \(IngotVersion.string)")
     }
 
+    func testSmolLM2BlockWeightsAreTheGGUFBytesByDefault() throws {
+        let source = try requireModel(TestPaths.smolLM2GGUF)
+        let out = dir.appendingPathComponent("n.ingot")
+        _ = try ArtifactBuilder.build(source: source.path, output: out.path)
+        let gguf = try GGUFFile(path: source.path)
+        let reader = try ArtifactReader(path: out.path)
+        XCTAssertEqual(reader.tensors.count, 272)
+        for name in ["token_embd.weight", "blk.0.attn_q.weight", "blk.29.ffn_down.weight"] {
+            let info = try XCTUnwrap(gguf.tensor(named: name))
+            XCTAssertEqual(reader.tensors.first { $0.name == name }?.dtype, try XCTUnwrap(info.type.blockDType), name)
+            XCTAssertTrue(try reader.tensor(name).byteArray == Array(gguf.rawBytes(info)), name)
+        }
+        let norm = try XCTUnwrap(gguf.tensor(named: "output_norm.weight"))
+        XCTAssertTrue(try reader.tensor("output_norm.weight").byteArray == gguf.dequantize(norm).byteArray)
+    }
+
     func testSmolLM2WeightsEqualTheDequantizedGGUF() throws {
         let source = try requireModel(TestPaths.smolLM2GGUF)
         let out = dir.appendingPathComponent("s.ingot")
-        _ = try ArtifactBuilder.build(source: source.path, output: out.path)
+        var options = BuildOptions()
+        options.blockWeights = .float32
+        _ = try ArtifactBuilder.build(source: source.path, output: out.path, options: options)
         let gguf = try GGUFFile(path: source.path)
         let reader = try ArtifactReader(path: out.path)
         XCTAssertEqual(reader.tensors.count, 272)

@@ -283,7 +283,7 @@ final class GraphCodecTests: XCTestCase {
         var w = ByteWriter()
         w.u16(1); w.u16(0); w.string("g"); w.u32(1); w.string("v"); w.u8(42)
         XCTAssertThrowsError(try w.bytes.withUnsafeBytes { try GraphCodec.decode($0, file: "m.ingot") }) { error in
-            XCTAssertEqual("\(error)", "m.ingot: graph.values[0].dtype: value 42, expected a dtype code 0...9")
+            XCTAssertEqual("\(error)", "m.ingot: graph.values[0].dtype: value 42, expected a dtype code 0...17")
         }
         var packed = Graph(name: "p")
         let x = packed.addInput("x", TensorType(.f32, [2, 3]))
@@ -300,5 +300,49 @@ final class GraphCodecTests: XCTestCase {
         XCTAssertThrowsError(try v.bytes.withUnsafeBytes { try GraphCodec.decode($0) }) { error in
             XCTAssertEqual("\(error)", "graph.version: value 7, expected 1")
         }
+    }
+}
+
+/// Type rules of block-quantized weights (Formats/ops.md: matmul, linear, gather).
+final class BlockQuantizedTypeRuleTests: XCTestCase {
+    func testBlockWeightsMultiplyF32RowsTransposedWithWholeBlocks() throws {
+        let x = TensorType(.f32, ["batch", "seq", 64])
+        for dtype in [DType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0] {
+            let w = TensorType(dtype, [7, 64])
+            XCTAssertEqual(try inferOutputTypes(.matmul(transposeB: true), [x, w]), [TensorType(.f32, ["batch", "seq", 7])], "\(dtype)")
+            XCTAssertEqual(try inferOutputTypes(.linear(activation: .silu), [x, w, TensorType(.f32, [7])]), [TensorType(.f32, ["batch", "seq", 7])])
+            XCTAssertThrowsError(try inferOutputTypes(.matmul(transposeB: false), [x, TensorType(dtype, [64, 7])]), "\(dtype) untransposed")
+            XCTAssertThrowsError(try inferOutputTypes(.matmul(transposeB: true), [TensorType(.f16, ["seq", 64]), w]), "\(dtype) with f16 rows")
+        }
+        let x48 = TensorType(.f32, ["seq", 48])
+        XCTAssertThrowsError(try inferOutputTypes(.matmul(transposeB: true), [x48, TensorType(.q8_0, [7, 48])])) { error in
+            XCTAssertTrue("\(error)".contains("multiple of 32"), "\(error)")
+        }
+        let x256 = TensorType(.f32, ["seq", 256])
+        for dtype in [DType.q4_K, .q5_K, .q6_K] {
+            XCTAssertEqual(try inferOutputTypes(.matmul(transposeB: true), [x256, TensorType(dtype, [3, 256])]), [TensorType(.f32, ["seq", 3])])
+            XCTAssertThrowsError(try inferOutputTypes(.matmul(transposeB: true), [x64Of(dtype), TensorType(dtype, [3, 64])]), "\(dtype): 64 is not a block of 256")
+        }
+    }
+
+    private func x64Of(_: DType) -> TensorType { TensorType(.f32, ["seq", 64]) }
+
+    func testGatherFromABlockTableGivesF32Rows() throws {
+        let ids = TensorType(.i32, ["batch", "seq"])
+        XCTAssertEqual(try inferOutputTypes(.gather, [TensorType(.q6_K, [100, 512]), ids]), [TensorType(.f32, ["batch", "seq", 512])])
+        XCTAssertEqual(try inferOutputTypes(.gather, [TensorType(.f16, [100, 8]), ids]), [TensorType(.f16, ["batch", "seq", 8])], "element tables keep their dtype")
+        XCTAssertThrowsError(try inferOutputTypes(.gather, [TensorType(.q4_0, [100, 40]), ids]))
+    }
+
+    func testBlockDTypesPrintAndParseByName() {
+        for dtype in [DType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K] {
+            XCTAssertEqual(DType(name: dtype.description), dtype)
+            XCTAssertTrue(dtype.isBlockQuantized)
+            XCTAssertFalse(dtype.isFloatingPoint)
+        }
+        XCTAssertEqual(DType.q4_K.byteCount(shape: [3, 512]), 3 * 2 * 144)
+        XCTAssertNil(DType.q4_K.byteCount(shape: [3, 500]))
+        XCTAssertNil(DType.q8_0.byteCount(shape: []))
+        XCTAssertEqual(DType.f32.byteCount(shape: []), 4)
     }
 }

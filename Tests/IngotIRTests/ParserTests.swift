@@ -69,7 +69,7 @@ final class ParserTests: XCTestCase {
             do { _ = try GraphParser.parse(text, file: "t.ir"); return "no error" } catch { return "\(error)" }
         }
         XCTAssertEqual(message("graph g(%x: f33[4]) -> (%x) {\n  return %x\n}\n"),
-                       "t.ir: line 1, column 13: expected a dtype (f32, f16, bf16, f64, i8, u8, i16, i32, i64, bool), found 'f33[4]) -> (%x) '")
+                       "t.ir: line 1, column 13: expected a dtype (f32, f16, bf16, f64, i8, u8, i16, i32, i64, bool, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k), found 'f33[4]) -> (%x) '")
         XCTAssertEqual(message("graph g(%x: f32[4]) -> (%y) {\n  %y: f32[4] = frobnicate(%x)\n  return %y\n}\n"),
                        "t.ir: line 2, column 16: frobnicate: unknown op")
         XCTAssertEqual(message("graph g(%x: f32[4]) -> (%y) {\n  %y: f32[4] = gelu(%z) {approximation = erf}\n  return %y\n}\n"),

@@ -3,7 +3,9 @@
 // token ids (no tokenizer involved): logits of the first 16 positions, perplexity of the
 // protocol's first two windows, greedy ids of both prompts. Each class builds its artifact once
 // (Qwen's is about 2 GB) and deletes it when its tests are done. Missing models skip locally
-// and fail under CI=true.
+// and fail under CI=true. The Native classes build the same GGUFs with their block-quantized
+// weights kept as stored (the default of `ingot build`) and hold them to the same references,
+// plus the artifact size bar (≤ 1.05 × the GGUF).
 import Foundation
 import XCTest
 import IngotCheckpoint
@@ -13,17 +15,27 @@ import IngotImport
 import IngotRuntime
 import IngotTestSupport
 
-/// One float32 artifact per test class, built on first use and removed by `remove()`.
+/// One artifact per test class (float32, or block weights kept native), built on first use and removed by `remove()`.
 final class ZooArtifact {
     private let model: URL
     private let name: String
+    private let blockWeights: BlockWeightChoice
     private var built: Result<(path: String, imported: [(String, String)]), Error>?
     private var directory: String?
     private let lock = NSLock()
 
-    init(model: URL, name: String) {
+    init(model: URL, name: String, blockWeights: BlockWeightChoice = .float32) {
         self.model = model
         self.name = name
+        self.blockWeights = blockWeights
+    }
+
+    /// Artifact bytes ÷ GGUF bytes.
+    func sizeRatio() throws -> Double {
+        let artifact = try FileManager.default.attributesOfItem(atPath: try path())[.size] as! Int
+        let source = try FileManager.default.attributesOfItem(atPath: try requireModel(model).path)[.size] as! Int
+        print("\(name) (\(blockWeights.rawValue)): artifact \(artifact) bytes, GGUF \(source) bytes, ratio \(Double(artifact) / Double(source))")
+        return Double(artifact) / Double(source)
     }
 
     func languageModel() throws -> LanguageModel {
@@ -43,7 +55,7 @@ final class ZooArtifact {
         let result = Result { () throws -> (path: String, imported: [(String, String)]) in
             let out = try TempDirectory.make("ingot-zoo").appendingPathComponent(name + ".ingot").path
             directory = parentDirectory(out)
-            let imported = try ModelImporter.importModel(at: source.path)
+            let imported = try ModelImporter.importModel(at: source.path, blockWeights: blockWeights)
             _ = try ArtifactBuilder.write(imported, source: source.path, output: out, options: BuildOptions())
             return (out, imported.hyperParameters)
         }
@@ -197,5 +209,76 @@ final class Gemma3ZooTests: XCTestCase {
 
     func testGreedyIdsMatchReference() throws {
         try DecoderReference.checkGreedy(try Self.artifact.languageModel(), "gemma3-270m")
+    }
+}
+
+final class Qwen2NativeZooTests: XCTestCase {
+    static let artifact = ZooArtifact(model: TestPaths.qwen25GGUF, name: "qwen2.5-0.5b-native", blockWeights: .native)
+    override class func tearDown() { artifact.remove() }
+
+    func testArtifactIsAtMostFivePercentLargerThanTheGGUF() throws {
+        XCTAssertLessThanOrEqual(try Self.artifact.sizeRatio(), 1.05)
+    }
+
+    func testLogitsMatchReference() throws {
+        try DecoderReference.checkLogits(try Self.artifact.languageModel(), "qwen2.5-0.5b", bound: 2e-2)
+    }
+
+    func testPerplexityOfTheFirstTwoWindowsMatchesReference() throws {
+        try DecoderReference.checkPerplexity(try Self.artifact.languageModel(), "qwen2.5-0.5b", windows: 2, bos: nil)
+    }
+
+    func testGreedyIdsMatchReference() throws {
+        try DecoderReference.checkGreedy(try Self.artifact.languageModel(), "qwen2.5-0.5b")
+    }
+}
+
+final class Gemma3NativeZooTests: XCTestCase {
+    static let artifact = ZooArtifact(model: TestPaths.gemma3GGUF, name: "gemma3-270m-native", blockWeights: .native)
+    override class func tearDown() { artifact.remove() }
+
+    func testArtifactIsAtMostFivePercentLargerThanTheGGUF() throws {
+        XCTAssertLessThanOrEqual(try Self.artifact.sizeRatio(), 1.05)
+    }
+
+    func testLogitsMatchReference() throws {
+        try DecoderReference.checkLogits(try Self.artifact.languageModel(), "gemma3-270m", bound: 2e-2)
+    }
+
+    func testPerplexityOfTheFirstTwoWindowsMatchesReference() throws {
+        try DecoderReference.checkPerplexity(try Self.artifact.languageModel(), "gemma3-270m", windows: 2, bos: 2)
+    }
+
+    func testGreedyIdsMatchReference() throws {
+        try DecoderReference.checkGreedy(try Self.artifact.languageModel(), "gemma3-270m")
+    }
+}
+
+/// SmolLM2 Q4_1 built natively against the same GGUF expanded to float32: size bar, and the
+/// same logits on the reference text's first 64 tokens (both run the same decoded weights).
+final class SmolLM2NativeTests: XCTestCase {
+    static let native = ZooArtifact(model: TestPaths.smolLM2GGUF, name: "smollm2-native", blockWeights: .native)
+    static let float32 = ZooArtifact(model: TestPaths.smolLM2GGUF, name: "smollm2-float32")
+    override class func tearDown() {
+        native.remove()
+        float32.remove()
+    }
+
+    func testArtifactIsAtMostFivePercentLargerThanTheGGUF() throws {
+        XCTAssertLessThanOrEqual(try Self.native.sizeRatio(), 1.05)
+    }
+
+    func testNativeLogitsMatchTheFloat32Build() throws {
+        let native = try Self.native.languageModel(), float = try Self.float32.languageModel()
+        let ids: [Int32] = (0..<64).map { Int32(($0 * 7919 + 13) % 49152) }
+        for batch in [ids, [ids[0]]] {
+            native.session.reset()
+            float.session.reset()
+            let a = try native.logits(ids: batch), b = try float.logits(ids: batch)
+            XCTAssertEqual(a.count, b.count)
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+            print("smollm2 native vs float32: max |Δlogit| \(worst) over \(batch.count) positions")
+            XCTAssertLessThanOrEqual(worst, 1e-3)
+        }
     }
 }

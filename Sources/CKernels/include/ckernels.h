@@ -10,6 +10,7 @@
 #include "ingot_q8packed.h"
 #include "ingot_sparse.h"
 #include "ingot_f32rows.h"
+#include "ingot_blockq.h"
 
 /// 1 when the running CPU supports AVX2 and FMA and the OS saves YMM state, else 0.
 int ingot_cpu_has_avx2_fma(void);

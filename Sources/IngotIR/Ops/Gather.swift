@@ -5,7 +5,7 @@
 import IngotCore
 
 extension Ops {
-    /// gather(table[V, H], ids[d0, …, dn] int) → [d0, …, dn, H] in the table's dtype.
+    /// gather(table[V, H], ids[d0, …, dn] int) → [d0, …, dn, H] in the table's dtype (f32 for a block-quantized table).
     public enum Gather: OpDefinition {
         public typealias Attributes = Void
         public static let code = OpCode.gather
@@ -23,6 +23,13 @@ extension Ops {
             let (table, ids) = (t[0], t[1])
             try requireRank(table, 2, "table")
             try requireIndex(ids, "indices")
+            if table.dtype.isBlockQuantized {
+                // Rows of a block-quantized table come out decoded to f32.
+                guard let h = table.shape[1].fixedValue, h % table.dtype.blockSize == 0 else {
+                    throw InferenceError("a \(table.dtype) table needs a row width that is a multiple of \(table.dtype.blockSize), got \(table.shape[1])")
+                }
+                return [TensorType(.f32, Shape(ids.shape.dims + [table.shape[1]]))]
+            }
             return [TensorType(table.dtype, Shape(ids.shape.dims + [table.shape[1]]))]
         }
     }

@@ -85,7 +85,7 @@ private enum ActivationAttribute {
 }
 
 extension Ops {
-    /// linear(x[…, K], w[N, K][, bias[N]]) → […, N] = activation(x·wᵀ + bias), x's dtype.
+    /// linear(x[…, K], w[N, K][, bias[N]]) → […, N] = activation(x·wᵀ + bias), x's dtype (w may be block-quantized, x then f32).
     public enum Linear: OpDefinition {
         public typealias Attributes = Activation
         public static let code = OpCode.linear
@@ -108,7 +108,8 @@ extension Ops {
             try requireFloat(x, "x")
             guard x.shape.rank >= 1 else { throw InferenceError("x must have rank ≥ 1") }
             try requireRank(w, 2, "weight")
-            guard w.dtype == x.dtype else { throw InferenceError("weight dtype \(w.dtype) differs from x dtype \(x.dtype)") }
+            guard w.dtype == x.dtype || w.dtype.isBlockQuantized else { throw InferenceError("weight dtype \(w.dtype) differs from x dtype \(x.dtype)") }
+            try requireBlockWeight(w, x: x, "weight", transposed: true)
             try requireDim(w.shape[1], equals: x.shape.dims[x.shape.rank - 1], "weight input dimension")
             if t.count == 3 {
                 try requireRank(t[2], 1, "bias")

@@ -39,7 +39,22 @@ extension Ops {
             let k = a.shape.dims[a.shape.rank - 1]
             let (bk, bn) = transposeB ? (b.shape[r - 1], b.shape[r - 2]) : (b.shape[r - 2], b.shape[r - 1])
             try requireDim(bk, equals: k, "contraction dimension of b")
+            try requireBlockWeight(b, x: a, "b", transposed: transposeB)
             return [TensorType(a.dtype, replacingLast(a.shape, with: bn))]
         }
+    }
+}
+
+/// A block-quantized weight (Formats/ingot-v1.md, "Block-quantized dtypes") multiplies f32
+/// rows only, as a rank-2 [N, K] matrix used transposed, K a multiple of its block. No-op for
+/// other dtypes.
+func requireBlockWeight(_ w: TensorType, x: TensorType, _ what: String, transposed: Bool) throws {
+    guard w.dtype.isBlockQuantized else { return }
+    guard x.dtype == .f32 else { throw InferenceError("a \(w.dtype) \(what) needs f32 input, got \(x.dtype)") }
+    guard transposed, w.shape.rank == 2 else {
+        throw InferenceError("a \(w.dtype) \(what) must be a rank-2 [N, K] weight used transposed, got \(w.shape)")
+    }
+    guard let k = w.shape[1].fixedValue, k % w.dtype.blockSize == 0 else {
+        throw InferenceError("a \(w.dtype) \(what) needs a fixed input dimension that is a multiple of \(w.dtype.blockSize), got \(w.shape[1])")
     }
 }

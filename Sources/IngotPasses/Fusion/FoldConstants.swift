@@ -62,7 +62,7 @@ func constantEvaluator(_ op: Op, inputTypes t: [TensorType]) -> (@Sendable ([Ten
             case .f32: return TensorBuffer(array: values)
             case .f16: return TensorBuffer(array: values.map(halfBitsFromFloat))
             case .bf16: return TensorBuffer(array: values.map(bfloat16BitsFromFloat))
-            case .f64, .i8, .u8, .i16, .i32, .i64, .bool: throw IngotError(.internal, "cast to \(to) is not foldable")
+            case .f64, .i8, .u8, .i16, .i32, .i64, .bool, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: throw IngotError(.internal, "cast to \(to) is not foldable")
             }
         }
     case .binary(let kind):

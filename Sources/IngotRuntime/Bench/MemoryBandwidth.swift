@@ -37,7 +37,7 @@ public enum MemoryBandwidth {
         }
         return streamed.reduce(0) { total, id in
             let t = graph.type(of: id)
-            return total + (t.shape.elementCount ?? 0) * t.dtype.byteSize
+            return total + (t.shape.fixedSizes.flatMap { t.dtype.byteCount(shape: $0) } ?? 0)
         }
     }
 

@@ -46,6 +46,10 @@ protocol KernelLowering: OpDefinition {
     /// Temporary bytes the node's kernel needs while it runs, for operands of these planned shapes. Default: 0.
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int
 
+    /// The same for lowerings whose scratch depends on an input's dtype (block-quantized weights).
+    /// Default: `scratchBytes(_:inputShapes:)`. The plan calls this one.
+    static func scratchBytes(_ op: Op, inputShapes: [[Int]], dtypes: [DType]) -> Int
+
     /// Floats per position of the K and V cache the node keeps across a session's calls, nil
     /// when it keeps none. The session allocates the cache; the kernel call finds it in
     /// `ExecutionContext.kvCaches` under the node's index. Default: nil.
@@ -60,6 +64,8 @@ extension KernelLowering {
     static func checkWeights(of node: Node, in graph: Graph, constants: [ValueID: TensorBuffer], file: String) throws {}
 
     static func scratchBytes(_ op: Op, inputShapes: [[Int]]) -> Int { 0 }
+
+    static func scratchBytes(_ op: Op, inputShapes: [[Int]], dtypes: [DType]) -> Int { scratchBytes(op, inputShapes: inputShapes) }
 
     static func kvCacheRowWidth(_ op: Op) -> Int? { nil }
 

@@ -1,7 +1,8 @@
 // Linear: `linear`, the fused float layer act(x·wᵀ + bias). Encoder graphs (no KV cache) run
 // it on weights packed once into panels (Kernels.panelLinear): rows come out bit-identical
 // whatever the batch and no weight is re-packed per call. Decoder graphs keep sgemm on the
-// weights as stored (no second copy of a language model's weights). INGOT_FLOAT_LINEAR=blas
+// weights as stored (no second copy of a language model's weights); block-quantized weights run
+// BlockQuantKernels (MatMul.swift's blockLinear). INGOT_FLOAT_LINEAR=blas
 // selects sgemm everywhere (for same-binary speed comparisons). The int8 layers are in
 // Int8Linear.swift, the CSR one in SparseLinear.swift.
 
@@ -14,6 +15,11 @@ import Glibc
 #endif
 
 extension Ops.Linear: KernelLowering {
+    /// Decoded weight tiles when w is block-quantized and x has many rows.
+    static func scratchBytes(_ op: Op, inputShapes: [[Int]], dtypes: [DType]) -> Int {
+        blockWeightScratch(inputShapes: inputShapes, dtypes: dtypes)
+    }
+
     static func kernel(for node: PlannedNode, in graph: Graph) throws -> KernelCall {
         guard case .linear(let activation) = node.op else { throw otherOp(node.op) }
         // x [m…, k], w [n, k][, bias [n]] → [m…, n]
@@ -21,6 +27,7 @@ extension Ops.Linear: KernelLowering {
         let m = node.inputs[0].elementCount / max(k, 1)
         let hasBias = node.inputs.count == 3
         let act = EpilogueActivation(activation)
+        if node.inputs[1].dtype.isBlockQuantized { return try blockLinear(node, bias: hasBias, activation: act) }
         if FloatLinearChoice.panels, !graph.keepsKVCache, node.inputs[1].dtype == .f32,
            case .constant(let weights) = node.inputs[1].storage, m > 0, n > 0, k > 0 {
             let packed = PackedWeightCache.shared.panels(for: weights, n: n, k: k)
