@@ -12,9 +12,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# Libraries, MiniLM and SmolLM2, the two zoo LLMs whose tokenizers and templates are tested, and
-# the two ONNX encoders (paraphrase-MiniLM-L3-v2 float32, all-MiniLM-L6-v2 int8) the ONNX import is tested on.
-bash scripts/setup.sh --zoo gemma3-270m qwen2.5-0.5b paraphrase-minilm-l3-v2 minilm-l6-v2-int8
+# Libraries, MiniLM and SmolLM2, and the whole zoo (scripts/zoo.sh): the Gemma 3 and Qwen2.5 GGUFs
+# (tokenizers, templates, native block weights), all-mpnet-base-v2, EmbeddingGemma-300M and
+# nomic-embed-text-v1.5 (encoder zoo tests), the two ONNX MiniLMs (ONNX import).
+bash scripts/setup.sh --zoo
 # The models are cached now: a test that cannot find one (or ingot-run) fails instead of skipping.
 export CI=true
 flags=(-c release -Xswiftc -enable-testing)
