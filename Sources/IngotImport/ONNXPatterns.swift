@@ -261,6 +261,8 @@ struct ONNXTranslator {
             data = TensorBuffer(array: t.data.toArray(of: UInt16.self).map(floatFromHalfBits))
         case .bf16:
             data = TensorBuffer(array: t.data.toArray(of: UInt16.self).map(floatFromBFloat16Bits))
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K:
+            throw fail("initializer \"\(t.name)\" has the GGML block type \(t.dtype), which ONNX cannot hold")
         }
         let v = graph.addConstant(fresh(t.name), TensorType(.f32, Shape(fixed: t.dims)),
                                   source: ConstantSource(origin: "\(model.path):\(t.name) (\(t.dtype))", buffer: data))

@@ -64,6 +64,7 @@ public struct ONNXTensor: @unchecked Sendable {
         case .i8: return data.toArray(of: Int8.self).map(Int64.init)
         case .u8, .bool: return data.toArray(of: UInt8.self).map(Int64.init)
         case .f32, .f16, .bf16, .f64: return nil
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return nil
         }
     }
 
@@ -74,6 +75,7 @@ public struct ONNXTensor: @unchecked Sendable {
         case .f64: return data.toArray(of: Double.self).map { Float($0) }
         case .f16, .bf16: return nil
         case .i64, .i32, .i16, .i8, .u8, .bool: return integers?.map { Float($0) }
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return nil
         }
     }
 }
@@ -290,6 +292,9 @@ public struct ONNXModel: @unchecked Sendable {
         case .i32:
             guard t.int32Data.count == count else { throw mismatch("int32_data", t.int32Data.count) }
             buffer = TensorBuffer(array: t.int32Data)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K:
+            // dtype(code:) never gives a block type: ONNX has no GGML blocks.
+            throw IngotError(.unsupported, file: path, location: what, "element type \(dtype), expected an ONNX element type")
         case .i16, .i8, .u8, .bool, .f16, .bf16:
             // These travel in int32_data, one element per entry (f16/bf16 as their bit patterns).
             guard t.int32Data.count == count else { throw mismatch("int32_data", t.int32Data.count) }
@@ -299,6 +304,7 @@ public struct ONNXModel: @unchecked Sendable {
             case .u8, .bool: buffer = TensorBuffer(array: t.int32Data.map { UInt8(truncatingIfNeeded: $0) })
             case .f16, .bf16: buffer = TensorBuffer(array: t.int32Data.map { UInt16(truncatingIfNeeded: $0) })
             case .f32, .f64, .i64, .i32: buffer = TensorBuffer(array: [UInt8]())
+            case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: buffer = TensorBuffer(array: [UInt8]())
             }
         }
         return ONNXTensor(name: t.name, dtype: dtype, dims: dims, data: count == 0 ? TensorBuffer(zeroedByteCount: 0) : buffer)
