@@ -123,6 +123,9 @@ final class CLIHelpTests: XCTestCase {
               --report-runs <report-runs>
                                       Timed runs per latency row in the report. (default:
                                       20)
+              --dequantize            Expand a GGUF's block-quantized weights (Q4_0 … Q6_K)
+                                      to float32 instead of keeping them as stored (always
+                                      so when passes run).
               --verify-passes         Verify the graph after every pass (always on in debug
                                       builds).
               --sign <key>            Sign the artifact with this secret key (from ingot

@@ -28,7 +28,7 @@ func smallInputs(_ model: Model) -> [String: HostTensor]? {
         switch value.type.dtype {
         case .i32: inputs[value.name] = HostTensor(shape: shape, ints: [Int32](repeating: 0, count: count))
         case .f32: inputs[value.name] = HostTensor(shape: shape, floats: [Float](repeating: 0.5, count: count))
-        case .f16, .bf16, .f64, .i8, .u8, .i16, .i64, .bool: return nil
+        case .f16, .bf16, .f64, .i8, .u8, .i16, .i64, .bool, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return nil
         }
     }
     return inputs
