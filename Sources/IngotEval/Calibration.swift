@@ -70,11 +70,14 @@ public final class ModelCalibrator: Calibrator, @unchecked Sendable {
         let names = values.map { graph[$0].name }
         func accumulate(_ outputs: [String: HostTensor], validRows: [Range<Int>]) {
             for (id, name) in zip(values, names) {
-                guard let t = outputs[name], let x = t.floats, let k = t.shape.last else { continue }
+                guard let t = outputs[name], let x = t.floats, let k = t.shape.last, k > 0 else { continue }
                 var m = maxAbs[id] ?? [Float](repeating: 0, count: k)
                 var s = sumSq[id] ?? [Double](repeating: 0, count: k)
                 var kept = samples[id] ?? []
-                for range in validRows {
+                // Token rows [batch, seq, k] use the valid (unpadded) ranges; a value with one row
+                // per sequence (after pooling: a sentence-transformers Dense input [batch, k]) uses all.
+                let ranges = t.shape.count == 2 && t.shape[0] == validRows.count ? [0..<t.shape[0]] : validRows
+                for range in ranges {
                     for r in range {
                         let row = r * k
                         for j in 0..<k {

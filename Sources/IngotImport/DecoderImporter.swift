@@ -355,8 +355,11 @@ public enum DecoderImporter {
         let embedding = w.weight(&g, names.tokenEmbedding, [hp.vocab, hp.hidden])
         /// A norm weight; where the format stores Gemma's w the constant becomes 1 + w (float32).
         func norm(_ name: String, _ shape: [Int]) -> ValueID {
+            let before = g.constants.count
             let id = w.weight(&g, name, shape)
-            if normWeight == .plusOne, let i = g.constants.lastIndex(where: { $0.value == id }), let base = g.constants[i].source {
+            // Only a constant bound just now: one bound before already holds 1 + w.
+            if normWeight == .plusOne, g.constants.count > before, let i = g.constants.lastIndex(where: { $0.value == id }),
+               let base = g.constants[i].source {
                 g.constants[i].source = ConstantSource(origin: base.origin + " + 1", loader: {
                     TensorBuffer(array: try base.load().toArray(of: Float.self).map { 1 + $0 })
                 }, release: { base.release() })

@@ -2,7 +2,7 @@
 // - `tokenizer.model` (a SentencePiece BPE model protobuf: pieces, scores, types; identity
 //   normalisation) when present — Gemma, LLaMA-2 style — else
 // - `tokenizer.json` with a BPE model: byte-level (the `ByteLevel` pre-tokenizer; the qwen2,
-//   llama-bpe and gpt2 splits, recognised by their regex) or SentencePiece-style (`byte_fallback`,
+//   llama-bpe, gpt2 and smollm (digits alone, then gpt2) splits) or SentencePiece-style (`byte_fallback`,
 //   `▁` for spaces from a Replace/Prepend normaliser — then a Split at " " is a no-op — or a
 //   Metaspace pre-tokenizer). Such a model
 //   has merges, not scores: each piece gets score −(rank of the first merge making it), so the
@@ -321,9 +321,12 @@ public enum HuggingFaceTokenizer {
                 }
             } else if names == ["ByteLevel"], preSteps[0]["use_regex"]?.bool != false {
                 preName = "gpt2"
+            } else if names == ["Digits", "ByteLevel"], preSteps[0]["individual_digits"]?.bool == true,
+                      preSteps[1]["use_regex"]?.bool != false {
+                preName = "smollm"
             } else {
                 throw IngotError(.unsupported, file: path, location: "pre_tokenizer",
-                                 "value \(describe(pre)), expected ByteLevel (gpt2) or Split(qwen2 or LLaMA-3 pattern) + ByteLevel")
+                                 "value \(describe(pre)), expected ByteLevel (gpt2), Digits(individual) + ByteLevel (smollm) or Split(qwen2 or LLaMA-3 pattern) + ByteLevel")
             }
             guard normalizer == .null || steps(normalizer).allSatisfy({ $0["type"]?.string == "NFC" }) else {
                 throw IngotError(.unsupported, file: path, location: "normalizer", "value \(describe(normalizer)), expected null or NFC")

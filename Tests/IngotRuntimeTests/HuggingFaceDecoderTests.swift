@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 import IngotCompiler
 import IngotCore
+import IngotImport
 import IngotTestSupport
 @testable import IngotRuntime
 
@@ -324,6 +325,34 @@ final class HuggingFaceDecoderTests: XCTestCase {
         XCTAssertEqual(refused["decoder_support"], "not supported: \(config.path): final_logit_softcapping: value 30, expected null (not supported)")
     }
 
+    /// The byte-level pre-tokenizers a tokenizer.json may name, recognised by their settings;
+    /// anything else is refused naming pre_tokenizer.
+    func testByteLevelPreTokenizersAreRecognised() throws {
+        let folder = try makeFolder(Self.qwen2)
+        let path = folder.appendingPathComponent("tokenizer.json")
+        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any])
+        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true]
+        let cases: [([String: Any], String?)] = [
+            (byteLevel, "gpt2"),
+            (["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]], "smollm"),
+            (["type": "Sequence", "pretokenizers": [["type": "Split", "pattern": ["Regex": HuggingFaceTokenizerPatterns.llama3]],
+                                                    ["type": "ByteLevel", "use_regex": false]]], "llama-bpe"),
+            (["type": "Sequence", "pretokenizers": [["type": "Split", "pattern": ["Regex": "\\s+"]], ["type": "ByteLevel", "use_regex": false]]], nil),
+        ]
+        for (pre, expected) in cases {
+            var r = root
+            r["pre_tokenizer"] = pre
+            try json(r).write(to: path, atomically: true, encoding: .utf8)
+            if let expected {
+                XCTAssertEqual(try HuggingFaceTokenizer.spec(folder: folder.path)?.preTokenizer, expected)
+            } else {
+                XCTAssertThrowsError(try HuggingFaceTokenizer.spec(folder: folder.path)) { error in
+                    XCTAssertEqual((error as? IngotError)?.location, "pre_tokenizer")
+                }
+            }
+        }
+    }
+
     func testUnknownTensorFailsTheBuildNamingIt() throws {
         for f in [Self.qwen2, Self.gemma3] {
             let folder = try makeFolder(f, extraTensor: "model.layers.0.self_attn.rel_bias.weight")
@@ -392,4 +421,5 @@ final class HuggingFaceDecoderTests: XCTestCase {
 
 enum HuggingFaceTokenizerPatterns {
     static let qwen2 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let llama3 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 }

@@ -5,7 +5,9 @@
 import Foundation
 import XCTest
 import IngotCore
+import IngotEval
 import IngotIR
+import IngotPasses
 import IngotImport
 import IngotTestSupport
 @testable import IngotRuntime
@@ -144,5 +146,21 @@ final class SentenceTransformersPipelineTests: XCTestCase {
         try check(pooling: "pooling_mode_max_tokens", mode: "max",
                   dense: [DenseSpec(inFeatures: 8, outFeatures: 6, bias: true, tanh: false),
                           DenseSpec(inFeatures: 6, outFeatures: 3, bias: false, tanh: true)], normalize: false)
+    }
+
+    /// Calibration (what quantize=int8 reads) over a value with one row per sentence (a Dense
+    /// layer's input after pooling, [batch, width]): every sentence's row, not token ranges.
+    func testCalibrationReadsPooledRowsOncePerSentence() throws {
+        let dir = try folder(pooling: "pooling_mode_mean_tokens", dense: [DenseSpec(inFeatures: 8, outFeatures: 4, bias: false, tanh: false)],
+                             normalize: true)
+        let imported = try ModelImporter.importModel(at: dir.path)
+        let pooled = try XCTUnwrap(imported.graph.value(named: "pooled"))
+        let calibrator = ModelCalibrator(data: .sentences([[2, 5, 9, 6, 7, 3], [2, 8, 3], [2, 4, 4, 3]]),
+                                         models: GraphModels(reference: imported.graph, tokenizerSpec: imported.tokenizer))
+        let rows = try XCTUnwrap(try calibrator.rows(of: [pooled], in: imported.graph, maxRows: 100)[pooled])
+        XCTAssertEqual(rows.count, 3 * 8, "one pooled row per sentence")
+        let stats = try XCTUnwrap(try calibrator.statistics(of: [pooled], in: imported.graph)[pooled])
+        XCTAssertEqual(stats.rows, 3)
+        XCTAssertTrue(stats.channelMaxAbs.contains { $0 > 0 })
     }
 }
