@@ -417,21 +417,29 @@ extension ONNXTranslator {
 
     /// Elementwise `f` over two known tensors with numpy broadcasting.
     func foldKnown(_ a: Known, _ b: Known, _ op: String, _ f: (KnownElement, KnownElement) throws -> KnownElement) throws -> Known {
-        let dims = try Shape.broadcast(a.dims, b.dims)
+        var out = try foldKnown([a, b], op) { try f($0[0], $0[1]) }
+        out.dtype = op == "Equal" ? .bool : (a.dtype.isFloatingPoint ? a.dtype : b.dtype)
+        return out
+    }
+
+    /// Elementwise `f` over known tensors with numpy broadcasting; the result has the first input's dtype.
+    func foldKnown(_ inputs: [Known], _ op: String, _ f: ([KnownElement]) throws -> KnownElement) throws -> Known {
+        var dims: [Int] = []
+        for k in inputs { dims = try Shape.broadcast(dims, k.dims) }
         guard let count = Shape.checkedProduct(dims), count <= 1 << 16 else { throw fail("folding \(op) over dims \(dims)") }
-        let sa = broadcastStrides(a.dims, rank: dims.count), sb = broadcastStrides(b.dims, rank: dims.count)
+        let strides = inputs.map { broadcastStrides($0.dims, rank: dims.count) }
         var out: [KnownElement] = []
         out.reserveCapacity(count)
         var index = [Int](repeating: 0, count: dims.count)
         for _ in 0..<count {
-            var ia = 0, ib = 0
-            for d in 0..<dims.count { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
-            out.append(try f(a.elements[ia], b.elements[ib]))
+            let args = inputs.indices.map { i in
+                inputs[i].elements[(0..<dims.count).reduce(0) { $0 + index[$1] * strides[i][$1] }]
+            }
+            out.append(try f(args))
             var d = dims.count - 1
             while d >= 0 { index[d] += 1; if index[d] < dims[d] { break }; index[d] = 0; d -= 1 }
         }
-        let dtype = op == "Equal" ? DType.bool : (a.dtype.isFloatingPoint ? a.dtype : b.dtype)
-        return Known(dtype: dtype, dims: dims, elements: out)
+        return Known(dtype: inputs[0].dtype, dims: dims, elements: out)
     }
 
     func apply(_ op: String, _ x: Double, _ y: Double) -> Double {
@@ -870,8 +878,7 @@ extension ONNXTranslator {
         // where(isnan(p), 0, p): softmax rows with every key masked; the fused attention gives those zeros.
         if case .isNaN(let v) = c, scalar(x) == 0, case .tensor(let w, 1, false) = y, v == w { return y }
         if let kc = known(c), let kx = known(x), let ky = known(y) {
-            let picked = try foldKnown(kc, kx, "WhereX") { cond, a in (cond.double ?? 0) != 0 ? a : .int(Int64.min) }
-            var out = try foldKnown(picked, ky, "WhereY") { a, b in a == .int(Int64.min) ? b : a }
+            var out = try foldKnown([kc, kx, ky], "Where") { e in (e[0].double ?? 0) != 0 ? e[1] : e[2] }
             out.dtype = kx.dtype
             return .known(out)
         }
