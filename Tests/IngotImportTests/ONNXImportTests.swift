@@ -204,3 +204,47 @@ final class ONNXImportTests: XCTestCase {
         }
     }
 }
+
+final class ONNXTokenizerAndGemmTests: XCTestCase {
+    /// all-MiniLM-L6-v2's tokenizer.json and vocab.txt give the same WordPiece tokenizer (the
+    /// length limit aside: tokenizer.json truncates at 128, sentence_bert_config.json at 256).
+    func testTokenizerJSONMatchesVocabTxt() throws {
+        let dir = try requireModel(TestPaths.miniLMDir)
+        let json = try ONNXTokenizer.tokenizerJSON(dir.appendingPathComponent("tokenizer.json").path, maxPositions: 512)
+        let vocab = try XCTUnwrap(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 512))
+        XCTAssertEqual(json.tokens, vocab.tokens)
+        XCTAssertEqual(json.specialTokens, vocab.specialTokens)
+        XCTAssertEqual(json.lowercase, vocab.lowercase)
+        XCTAssertEqual(json.stripAccents, vocab.stripAccents)
+        XCTAssertEqual(json.splitCJK, vocab.splitCJK)
+        XCTAssertEqual(json.continuingSubwordPrefix, vocab.continuingSubwordPrefix)
+        XCTAssertEqual(json.maxLength, 128)
+        XCTAssertEqual(vocab.maxLength, 256)
+    }
+
+    /// Gemm(x, W[N, K], b) {transB = 1, alpha = 2} → matmul with W as stored, the alpha scale and the bias.
+    func testGemmWithTransposedWeight() throws {
+        let dir = try TempDirectory.make("onnx-gemm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("gemm.onnx")
+        var gemm = Build.node("Gemm", ["e", "w", "b"], ["hidden"], "dense", int: ["transB": 1])
+        var alpha = Onnx_AttributeProto()
+        alpha.name = "alpha"
+        alpha.type = .float
+        alpha.f = 2
+        gemm.attribute.append(alpha)
+        try Build.write([Build.node("Gather", ["table", "input_ids"], ["e"], "embed"), gemm], [
+            Build.floats("table", [5, 4], (0..<20).map(Float.init)),
+            Build.floats("w", [3, 4], (0..<12).map(Float.init)),
+            Build.floats("b", [3], [1, 2, 3]),
+        ], to: url, outputs: [Build.value("hidden", 1, ["batch", "seq", "3"])])
+        let g = try ONNXImporter.importModel(path: url.path, tokenizer: nil).graph
+        let ops = g.nodes.map(\.op)
+        XCTAssertTrue(ops.contains(.matmul(transposeB: true)), "\(ops)")
+        let w = try XCTUnwrap(g.constants.first { g[$0.value].name == "w" })
+        XCTAssertEqual(g.type(of: w.value).description, "f32[3, 4]", "stored [N, K] already")
+        XCTAssertEqual(ops.filter { $0 == .binary(.mul) }.count, 1, "alpha")
+        XCTAssertEqual(ops.filter { $0 == .binary(.add) }.count, 1, "bias")
+        XCTAssertEqual(g.type(of: g.outputs[0]).description, "f32[batch, seq, 3]")
+    }
+}
