@@ -23,6 +23,7 @@ extension ONNXTranslator {
         case "Sqrt", "Erf", "Not", "Neg", "Tanh", "IsNaN": return [try unary(n.opType)]
         case "GreaterOrEqual", "And", "Max": return [try indexLogic(n.opType)]
         case "GatherND": return [try gatherND()]
+        case "DequantizeLinear": return [try dequantizeLinear()]
         case "ReduceMean", "ReduceSum": return [try reduce(n.opType)]
         case "Clip": return [try clip()]
         case "MatMul": return [try matmul()]
@@ -222,6 +223,35 @@ extension ONNXTranslator {
         let scales = scalesConstant(s, rows: n, name: q.name)
         let attrs = Int8LinearAttributes(group: k, activation: .none, mode: .weightOnly)
         return try add(.linearInt8(attrs), [x, w, scales] + (bias.map { [$0] } ?? []), node!.name)
+    }
+
+    /// DequantizeLinear(q int8 initializer, scale, zero point 0) → the same int8 weight as Cast · Mul,
+    /// with its scale laid out [1, N] (per column, axis 1 or per tensor) or [rows, 1] (per row, axis 0).
+    func dequantizeLinear() throws -> Sym {
+        guard case .weight(let q) = try input(0), q.dtype == .i8, q.dims.count == 2 else {
+            throw fail("DequantizeLinear of a \(try input(0).kind); expected an int8 [rows, columns] initializer (activation quantization is not imported)")
+        }
+        guard case .weight(var scale) = try input(1), let values = scale.floats else {
+            throw fail("DequantizeLinear scale is not a float initializer")
+        }
+        if hasInput(2) {
+            guard let zero = known(try input(2)), zero.elements.allSatisfy({ $0.int == 0 }) else {
+                throw fail("DequantizeLinear with a non-zero zero point; expected symmetric int8 weights")
+            }
+        }
+        let axis = try normalizeAxis(try intAttr("axis", 1), rank: 2)
+        let (rows, columns) = (q.dims[0], q.dims[1])
+        switch values.count {
+        case 1:
+            scale = ONNXTensor(name: scale.name, dtype: .f32, dims: [1, columns], data: TensorBuffer(array: [Float](repeating: values[0], count: columns)))
+        case columns where axis == 1:
+            scale.dims = [1, columns]
+        case rows where axis == 0:
+            scale.dims = [rows, 1]
+        default:
+            throw fail("DequantizeLinear scale of \(values.count) values for an int8 \(q.dims) weight along axis \(axis)")
+        }
+        return .dequantized(q: q, scale: scale)
     }
 
     // MARK: Shape ops

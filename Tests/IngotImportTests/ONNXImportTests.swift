@@ -247,4 +247,33 @@ final class ONNXTokenizerAndGemmTests: XCTestCase {
         XCTAssertEqual(ops.filter { $0 == .binary(.add) }.count, 1, "bias")
         XCTAssertEqual(g.type(of: g.outputs[0]).description, "f32[batch, seq, 3]")
     }
+
+    /// DequantizeLinear of an int8 weight (per-column scales, zero point 0) is the same weight-only
+    /// linear_int8 as Cast · Mul; a non-zero zero point is refused naming the node.
+    func testDequantizeLinearWeight() throws {
+        let dir = try TempDirectory.make("onnx-dql")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func model(zero: [Int8]) throws -> String {
+            let url = dir.appendingPathComponent("dql\(zero.first ?? 0).onnx")
+            try Build.write([
+                Build.node("Gather", ["table", "input_ids"], ["e"], "embed"),
+                Build.node("DequantizeLinear", ["w_q", "w_scale", "w_zero"], ["w"], "dequant", int: ["axis": 1]),
+                Build.node("MatMul", ["e", "w"], ["hidden"], "dense"),
+            ], [
+                Build.floats("table", [5, 4], (0..<20).map(Float.init)),
+                Build.int8s("w_q", [4, 3], (0..<12).map { Int8($0 - 6) }),
+                Build.floats("w_scale", [3], [0.1, 0.2, 0.3]),
+                Build.int8s("w_zero", [3], zero),
+            ], to: url, outputs: [Build.value("hidden", 1, ["batch", "seq", "3"])])
+            return url.path
+        }
+        let g = try ONNXImporter.importModel(path: try model(zero: [0, 0, 0]), tokenizer: nil).graph
+        let linear = try XCTUnwrap(g.nodes.first { $0.op.name == "linear_int8" })
+        XCTAssertEqual(g.type(of: linear.inputs[1]).description, "i8[3, 4]", "transposed to [N, K]")
+        XCTAssertEqual(g.type(of: linear.inputs[2]).description, "f32[3, 1]", "one scale per output column")
+        XCTAssertThrowsError(try ONNXImporter.importModel(path: try model(zero: [1, 0, 0]), tokenizer: nil)) { error in
+            XCTAssertEqual((error as? IngotError)?.kind, .unsupported)
+            XCTAssertTrue("\(error)".contains("dequant"), "\(error)")
+        }
+    }
 }
