@@ -7,7 +7,7 @@ import IngotCore
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Describe a checkpoint (.gguf, .safetensors, PyTorch .bin, model folder) or a .ingot artifact.")
+        abstract: "Describe a checkpoint (.gguf, .safetensors, PyTorch .bin, .onnx, model folder) or a .ingot artifact.")
 
     @Argument(help: "The file or folder to describe.")
     var path: String

@@ -1,4 +1,4 @@
-// Inspector: describes a checkpoint (GGUF, safetensors or PyTorch .bin file, or folder) or a .ingot artifact
+// Inspector: describes a checkpoint (GGUF, safetensors, PyTorch .bin or ONNX file, or folder) or a .ingot artifact
 // as plain text for people and JSON for machines: tensors, dtypes, shapes, parameter counts,
 // detected architecture, sections and checksums. It reads; it never converts.
 
@@ -19,7 +19,7 @@ public struct TensorRow: Sendable {
 
 public struct Inspection: Sendable {
     public var path: String
-    /// "gguf", "safetensors", "pytorch-zip", "pytorch-legacy" or "ingot".
+    /// "gguf", "safetensors", "pytorch-zip", "pytorch-legacy", "onnx" or "ingot".
     public var format: String
     public var architecture: String?
     public var fileBytes: Int
@@ -86,6 +86,7 @@ public enum Inspector {
     public static func inspect(_ path: String, verify: Bool = false) throws -> Inspection {
         if path.hasSuffix(".ingot") { return try inspectArtifact(path, verify: verify) }
         if path.hasSuffix(".gguf") { return try inspectGGUF(path) }
+        if path.hasSuffix(".onnx") { return try inspectONNX(path) }
         if PyTorchCheckpoint.isCheckpointFile(path)
             || (!path.hasSuffix(".safetensors") && !fileExists(path + "/model.safetensors")
                 && !fileExists(path + "/model.safetensors.index.json") && fileExists(path + "/pytorch_model.bin")) {
@@ -161,6 +162,29 @@ public enum Inspector {
     }
 
     private static func fileExists(_ path: String) -> Bool { (try? MappedFile(path: path)) != nil }
+
+    /// An ONNX file: opset, producer, inputs and outputs with their dims (fixed ones are the
+    /// limits an artifact built from it keeps), the op types and the ones Ingot does not import.
+    static func inspectONNX(_ path: String) throws -> Inspection {
+        let model = try ONNXModel(path: path)
+        var result = Inspection(path: path, format: "onnx", architecture: nil, fileBytes: model.fileBytes)
+        result.facts.append(("opset", model.opsets.sorted { $0.key < $1.key }.map { "\($0.key.isEmpty ? "ai.onnx" : $0.key) \($0.value)" }.joined(separator: ", ")))
+        result.facts.append(("producer", model.producer.isEmpty ? "unknown" : model.producer))
+        func describe(_ v: ONNXValueInfo) -> String { "\(v.name) \(v.dtype)[" + (v.dims ?? []).map(\.description).joined(separator: ", ") + "]" }
+        result.facts.append(("inputs", model.inputs.map(describe).joined(separator: "; ")))
+        result.facts.append(("outputs", model.outputs.map(describe).joined(separator: "; ")))
+        let fixed = model.inputs.filter { ($0.dims ?? []).contains { if case .fixed = $0 { return true } else { return false } } }
+        if !fixed.isEmpty {
+            result.facts.append(("input_limits", fixed.map(describe).joined(separator: "; ") + " (fixed sizes: an artifact built from it runs only these)"))
+        }
+        var counts: [String: Int] = [:]
+        for n in model.nodes { counts[n.opType, default: 0] += 1 }
+        result.facts.append(("ops", counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
+        let unsupported = ONNXImporter.unsupportedOps(model)
+        result.facts.append(("import_support", unsupported.isEmpty ? "every op type is imported" : "not imported: " + unsupported.joined(separator: "; ")))
+        result.tensors = model.initializers.map { TensorRow(name: $0.name, type: $0.dtype.description, shape: $0.dims, bytes: $0.data.byteCount) }
+        return result
+    }
 
     static func inspectSafetensors(_ path: String) throws -> Inspection {
         let checkpoint = try SafetensorsCheckpoint(path: path)

@@ -1,7 +1,7 @@
 // ONNXImporter: an ONNX BERT-family sentence encoder (ONNXModel, e.g. paraphrase-MiniLM-L3-v2 or
 // an int8 all-MiniLM-L6-v2 export) → IR, with the tokenizer and pooling given beside it. Nodes are
 // translated one by one in file order by ONNXTranslator (ONNXPatterns.swift), which folds shape
-// arithmetic, keeps int8 initializers dequantised by Cast + Mul as int8 (linear_int8 weight-only,
+// arithmetic, keeps int8 initializers dequantised by Cast + Mul or DequantizeLinear as int8 (linear_int8 weight-only,
 // gather_int8), and rewrites the export patterns (decomposed LayerNorm, GELU from Erf, attention
 // masks, mean pooling) onto the ops the safetensors BERT path produces; attention stays in the
 // decomposed form that `fuse-attention` folds. Every op type outside `supportedOps` is listed
@@ -27,7 +27,7 @@ public enum ONNXImporter {
         "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "MatMul", "Gemm", "Gather", "Reshape", "Transpose",
         "Softmax", "LayerNormalization", "ReduceMean", "ReduceSum", "Cast", "Unsqueeze", "Squeeze", "Shape",
         "Concat", "Slice", "Where", "Equal", "Not", "Constant", "ConstantOfShape", "Expand", "Identity",
-        "Dropout", "Clip", "Range", "Tanh", "Neg", "IsNaN", "And", "GreaterOrEqual", "Max", "GatherND",
+        "Dropout", "Clip", "Range", "Tanh", "Neg", "IsNaN", "And", "GreaterOrEqual", "Max", "GatherND", "DequantizeLinear",
     ]
 
     /// Every node whose op Ingot does not import, grouped by op type: "Foo ×3 (n1, n2, n3)".

@@ -23,6 +23,7 @@ extension ONNXTranslator {
         case "Sqrt", "Erf", "Not", "Neg", "Tanh", "IsNaN": return [try unary(n.opType)]
         case "GreaterOrEqual", "And", "Max": return [try indexLogic(n.opType)]
         case "GatherND": return [try gatherND()]
+        case "DequantizeLinear": return [try dequantizeLinear()]
         case "ReduceMean", "ReduceSum": return [try reduce(n.opType)]
         case "Clip": return [try clip()]
         case "MatMul": return [try matmul()]
@@ -224,6 +225,35 @@ extension ONNXTranslator {
         return try add(.linearInt8(attrs), [x, w, scales] + (bias.map { [$0] } ?? []), node!.name)
     }
 
+    /// DequantizeLinear(q int8 initializer, scale, zero point 0) → the same int8 weight as Cast · Mul,
+    /// with its scale laid out [1, N] (per column, axis 1 or per tensor) or [rows, 1] (per row, axis 0).
+    func dequantizeLinear() throws -> Sym {
+        guard case .weight(let q) = try input(0), q.dtype == .i8, q.dims.count == 2 else {
+            throw fail("DequantizeLinear of a \(try input(0).kind); expected an int8 [rows, columns] initializer (activation quantization is not imported)")
+        }
+        guard case .weight(var scale) = try input(1), let values = scale.floats else {
+            throw fail("DequantizeLinear scale is not a float initializer")
+        }
+        if hasInput(2) {
+            guard let zero = known(try input(2)), zero.elements.allSatisfy({ $0.int == 0 }) else {
+                throw fail("DequantizeLinear with a non-zero zero point; expected symmetric int8 weights")
+            }
+        }
+        let axis = try normalizeAxis(try intAttr("axis", 1), rank: 2)
+        let (rows, columns) = (q.dims[0], q.dims[1])
+        switch values.count {
+        case 1:
+            scale = ONNXTensor(name: scale.name, dtype: .f32, dims: [1, columns], data: TensorBuffer(array: [Float](repeating: values[0], count: columns)))
+        case columns where axis == 1:
+            scale.dims = [1, columns]
+        case rows where axis == 0:
+            scale.dims = [rows, 1]
+        default:
+            throw fail("DequantizeLinear scale of \(values.count) values for an int8 \(q.dims) weight along axis \(axis)")
+        }
+        return .dequantized(q: q, scale: scale)
+    }
+
     // MARK: Shape ops
 
     func axesInput(_ attr: String, inputIndex: Int) throws -> [Int64] {
@@ -417,21 +447,29 @@ extension ONNXTranslator {
 
     /// Elementwise `f` over two known tensors with numpy broadcasting.
     func foldKnown(_ a: Known, _ b: Known, _ op: String, _ f: (KnownElement, KnownElement) throws -> KnownElement) throws -> Known {
-        let dims = try Shape.broadcast(a.dims, b.dims)
+        var out = try foldKnown([a, b], op) { try f($0[0], $0[1]) }
+        out.dtype = op == "Equal" ? .bool : (a.dtype.isFloatingPoint ? a.dtype : b.dtype)
+        return out
+    }
+
+    /// Elementwise `f` over known tensors with numpy broadcasting; the result has the first input's dtype.
+    func foldKnown(_ inputs: [Known], _ op: String, _ f: ([KnownElement]) throws -> KnownElement) throws -> Known {
+        var dims: [Int] = []
+        for k in inputs { dims = try Shape.broadcast(dims, k.dims) }
         guard let count = Shape.checkedProduct(dims), count <= 1 << 16 else { throw fail("folding \(op) over dims \(dims)") }
-        let sa = broadcastStrides(a.dims, rank: dims.count), sb = broadcastStrides(b.dims, rank: dims.count)
+        let strides = inputs.map { broadcastStrides($0.dims, rank: dims.count) }
         var out: [KnownElement] = []
         out.reserveCapacity(count)
         var index = [Int](repeating: 0, count: dims.count)
         for _ in 0..<count {
-            var ia = 0, ib = 0
-            for d in 0..<dims.count { ia += index[d] * sa[d]; ib += index[d] * sb[d] }
-            out.append(try f(a.elements[ia], b.elements[ib]))
+            let args = inputs.indices.map { i in
+                inputs[i].elements[(0..<dims.count).reduce(0) { $0 + index[$1] * strides[i][$1] }]
+            }
+            out.append(try f(args))
             var d = dims.count - 1
             while d >= 0 { index[d] += 1; if index[d] < dims[d] { break }; index[d] = 0; d -= 1 }
         }
-        let dtype = op == "Equal" ? DType.bool : (a.dtype.isFloatingPoint ? a.dtype : b.dtype)
-        return Known(dtype: dtype, dims: dims, elements: out)
+        return Known(dtype: inputs[0].dtype, dims: dims, elements: out)
     }
 
     func apply(_ op: String, _ x: Double, _ y: Double) -> Double {
@@ -870,8 +908,7 @@ extension ONNXTranslator {
         // where(isnan(p), 0, p): softmax rows with every key masked; the fused attention gives those zeros.
         if case .isNaN(let v) = c, scalar(x) == 0, case .tensor(let w, 1, false) = y, v == w { return y }
         if let kc = known(c), let kx = known(x), let ky = known(y) {
-            let picked = try foldKnown(kc, kx, "WhereX") { cond, a in (cond.double ?? 0) != 0 ? a : .int(Int64.min) }
-            var out = try foldKnown(picked, ky, "WhereY") { a, b in a == .int(Int64.min) ? b : a }
+            var out = try foldKnown([kc, kx, ky], "Where") { e in (e[0].double ?? 0) != 0 ? e[1] : e[2] }
             out.dtype = kx.dtype
             return .known(out)
         }

@@ -475,7 +475,11 @@ struct ONNXTranslator {
             let name: String
             if t.shape.rank == 3, !seenHidden { name = "last_hidden_state"; seenHidden = true; lastHidden = v }
             else if t.shape.rank == 2, t.dtype == .f32, !names.contains("sentence_embedding") { name = "sentence_embedding" }
-            else { name = out.name }
+            else {
+                names.remove(graph[v].name)
+                name = fresh(out.name)
+                names.remove(name)
+            }
             if graph.inputs.contains(v) || graph.isConstant(v) || graph.outputs.contains(v) {
                 throw IngotError(.unsupported, file: model.path, location: "graph output \"\(out.name)\"", "is an input or a constant; expected a computed value")
             }

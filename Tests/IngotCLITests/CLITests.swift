@@ -62,7 +62,7 @@ final class CLIHelpTests: XCTestCase {
             SUBCOMMANDS:
               build                   Convert a checkpoint into a .ingot artifact.
               inspect                 Describe a checkpoint (.gguf, .safetensors, PyTorch
-                                      .bin, model folder) or a .ingot artifact.
+                                      .bin, .onnx, model folder) or a .ingot artifact.
               run                     Run an artifact: embed text (encoders) or generate
                                       text (language models).
               tokenize                Print the token ids of text with an artifact's
@@ -93,9 +93,10 @@ final class CLIHelpTests: XCTestCase {
             OVERVIEW: Convert a checkpoint into a .ingot artifact.
 
             SOURCE is a .gguf file, a Hugging Face model folder (config.json +
-            model.safetensors, or pytorch_model.bin when there is no safetensors), or a
-            .safetensors or .bin file beside its config.json. A .bin is read without
-            running its pickle: only the globals a state dict uses are accepted.
+            model.safetensors, or pytorch_model.bin when there is no safetensors), a
+            .safetensors or .bin file beside its config.json, or an ONNX sentence encoder
+            (.onnx, with --tokenizer). A .bin is read without running its pickle: only the
+            globals a state dict uses are accepted.
 
             USAGE: ingot build [<options>] <source> --output <output>
 
@@ -104,6 +105,14 @@ final class CLIHelpTests: XCTestCase {
 
             OPTIONS:
               -o, --output <output>   Where to write the artifact (.ingot).
+              --tokenizer <path>      ONNX only: the tokenizer, a vocab.txt, a
+                                      tokenizer.json or a Hugging Face /
+                                      sentence-transformers folder (whose modules.json then
+                                      sets pooling and normalisation).
+              --pooling <mode>        ONNX only: how the embedding output pools the token
+                                      states: mean (default), cls, max or last. (values:
+                                      mean, cls, max, last)
+              --normalize             ONNX only: L2-normalise the embedding output.
               --compress <compress>   Compress tensors: auto (when it saves 10% or more),
                                       always, never. (values: auto, always, never; default:
                                       auto)

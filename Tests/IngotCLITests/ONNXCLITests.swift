@@ -31,6 +31,13 @@ final class ONNXCLITests: XCTestCase {
         let tail = numbers.suffix(384)
         XCTAssertEqual(tail.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-3)
 
+        let source = try runIngot(["inspect", onnx])
+        XCTAssertEqual(source.status, 0, source.stderr)
+        XCTAssertTrue(source.stdout.contains("format") || source.stdout.contains("onnx"), source.stdout)
+        XCTAssertTrue(source.stdout.contains("import_support: every op type is imported"), source.stdout)
+        XCTAssertTrue(source.stdout.contains("input_ids i64[batch_size, sequence_length]"), source.stdout)
+        XCTAssertFalse(source.stdout.contains("input_limits"), source.stdout)
+
         let both = try runIngot(["build", onnx, "--tokenizer", folder, "--pooling", "cls", "-o", out])
         XCTAssertEqual(both.status, 64, both.stderr)
         XCTAssertTrue(both.stderr.contains("modules.json"), both.stderr)

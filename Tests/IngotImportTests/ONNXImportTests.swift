@@ -204,3 +204,76 @@ final class ONNXImportTests: XCTestCase {
         }
     }
 }
+
+final class ONNXTokenizerAndGemmTests: XCTestCase {
+    /// all-MiniLM-L6-v2's tokenizer.json and vocab.txt give the same WordPiece tokenizer (the
+    /// length limit aside: tokenizer.json truncates at 128, sentence_bert_config.json at 256).
+    func testTokenizerJSONMatchesVocabTxt() throws {
+        let dir = try requireModel(TestPaths.miniLMDir)
+        let json = try ONNXTokenizer.tokenizerJSON(dir.appendingPathComponent("tokenizer.json").path, maxPositions: 512)
+        let vocab = try XCTUnwrap(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 512))
+        XCTAssertEqual(json.tokens, vocab.tokens)
+        XCTAssertEqual(json.specialTokens, vocab.specialTokens)
+        XCTAssertEqual(json.lowercase, vocab.lowercase)
+        XCTAssertEqual(json.stripAccents, vocab.stripAccents)
+        XCTAssertEqual(json.splitCJK, vocab.splitCJK)
+        XCTAssertEqual(json.continuingSubwordPrefix, vocab.continuingSubwordPrefix)
+        XCTAssertEqual(json.maxLength, 128)
+        XCTAssertEqual(vocab.maxLength, 256)
+    }
+
+    /// Gemm(x, W[N, K], b) {transB = 1, alpha = 2} → matmul with W as stored, the alpha scale and the bias.
+    func testGemmWithTransposedWeight() throws {
+        let dir = try TempDirectory.make("onnx-gemm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("gemm.onnx")
+        var gemm = Build.node("Gemm", ["e", "w", "b"], ["hidden"], "dense", int: ["transB": 1])
+        var alpha = Onnx_AttributeProto()
+        alpha.name = "alpha"
+        alpha.type = .float
+        alpha.f = 2
+        gemm.attribute.append(alpha)
+        try Build.write([Build.node("Gather", ["table", "input_ids"], ["e"], "embed"), gemm], [
+            Build.floats("table", [5, 4], (0..<20).map(Float.init)),
+            Build.floats("w", [3, 4], (0..<12).map(Float.init)),
+            Build.floats("b", [3], [1, 2, 3]),
+        ], to: url, outputs: [Build.value("hidden", 1, ["batch", "seq", "3"])])
+        let g = try ONNXImporter.importModel(path: url.path, tokenizer: nil).graph
+        let ops = g.nodes.map(\.op)
+        XCTAssertTrue(ops.contains(.matmul(transposeB: true)), "\(ops)")
+        let w = try XCTUnwrap(g.constants.first { g[$0.value].name == "w" })
+        XCTAssertEqual(g.type(of: w.value).description, "f32[3, 4]", "stored [N, K] already")
+        XCTAssertEqual(ops.filter { $0 == .binary(.mul) }.count, 1, "alpha")
+        XCTAssertEqual(ops.filter { $0 == .binary(.add) }.count, 1, "bias")
+        XCTAssertEqual(g.type(of: g.outputs[0]).description, "f32[batch, seq, 3]")
+    }
+
+    /// DequantizeLinear of an int8 weight (per-column scales, zero point 0) is the same weight-only
+    /// linear_int8 as Cast · Mul; a non-zero zero point is refused naming the node.
+    func testDequantizeLinearWeight() throws {
+        let dir = try TempDirectory.make("onnx-dql")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func model(zero: [Int8]) throws -> String {
+            let url = dir.appendingPathComponent("dql\(zero.first ?? 0).onnx")
+            try Build.write([
+                Build.node("Gather", ["table", "input_ids"], ["e"], "embed"),
+                Build.node("DequantizeLinear", ["w_q", "w_scale", "w_zero"], ["w"], "dequant", int: ["axis": 1]),
+                Build.node("MatMul", ["e", "w"], ["hidden"], "dense"),
+            ], [
+                Build.floats("table", [5, 4], (0..<20).map(Float.init)),
+                Build.int8s("w_q", [4, 3], (0..<12).map { Int8($0 - 6) }),
+                Build.floats("w_scale", [3], [0.1, 0.2, 0.3]),
+                Build.int8s("w_zero", [3], zero),
+            ], to: url, outputs: [Build.value("hidden", 1, ["batch", "seq", "3"])])
+            return url.path
+        }
+        let g = try ONNXImporter.importModel(path: try model(zero: [0, 0, 0]), tokenizer: nil).graph
+        let linear = try XCTUnwrap(g.nodes.first { $0.op.name == "linear_int8" })
+        XCTAssertEqual(g.type(of: linear.inputs[1]).description, "i8[3, 4]", "transposed to [N, K]")
+        XCTAssertEqual(g.type(of: linear.inputs[2]).description, "f32[3, 1]", "one scale per output column")
+        XCTAssertThrowsError(try ONNXImporter.importModel(path: try model(zero: [1, 0, 0]), tokenizer: nil)) { error in
+            XCTAssertEqual((error as? IngotError)?.kind, .unsupported)
+            XCTAssertTrue("\(error)".contains("dequant"), "\(error)")
+        }
+    }
+}
