@@ -211,7 +211,7 @@ final class ONNXTokenizerAndGemmTests: XCTestCase {
     func testTokenizerJSONMatchesVocabTxt() throws {
         let dir = try requireModel(TestPaths.miniLMDir)
         let json = try ONNXTokenizer.tokenizerJSON(dir.appendingPathComponent("tokenizer.json").path, maxPositions: 512)
-        let vocab = try XCTUnwrap(try BertImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 512))
+        let vocab = try XCTUnwrap(try EncoderImporter.wordPieceTokenizer(directory: dir.path, maxPositions: 512))
         XCTAssertEqual(json.tokens, vocab.tokens)
         XCTAssertEqual(json.specialTokens, vocab.specialTokens)
         XCTAssertEqual(json.lowercase, vocab.lowercase)
