@@ -709,6 +709,13 @@ public enum EncoderImporter {
     static func tokenizerJSONWordPiece(directory: String, maxPositions: Int) throws -> TokenizerSpec? {
         let path = directory + "/tokenizer.json"
         guard fileExists(path) else { return nil }
+        return try tokenizerJSONWordPiece(path: path, configDirectory: directory, maxPositions: maxPositions)
+    }
+
+    /// The same from a tokenizer.json at any path (ONNX's `--tokenizer`), with
+    /// sentence_bert_config.json looked for in `configDirectory`; a normalizer other than
+    /// BertNormalizer is refused by name.
+    static func tokenizerJSONWordPiece(path: String, configDirectory directory: String, maxPositions: Int) throws -> TokenizerSpec? {
         let file = try MappedFile(path: path)
         let root = try JSONValue.parse(file.bytes, file: path)
         guard root["model"]?["type"]?.string == "WordPiece" else { return nil }
@@ -731,6 +738,9 @@ public enum EncoderImporter {
             throw IngotError(.format, file: path, "\(list.count) tokens, expected at most \(TokenizerSpec.maxTokens)")
         }
         let normalizer = root["normalizer"]
+        if let type = normalizer?["type"]?.string, type != "BertNormalizer" {
+            throw IngotError(.unsupported, file: path, location: "normalizer.type", "value \"\(type)\", expected \"BertNormalizer\"")
+        }
         let lowercase = normalizer?["lowercase"]?.bool ?? true
         let stripAccents = normalizer?["strip_accents"]?.bool ?? lowercase
         let splitCJK = normalizer?["handle_chinese_chars"]?.bool ?? true

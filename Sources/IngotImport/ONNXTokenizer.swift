@@ -39,54 +39,15 @@ enum ONNXTokenizer {
                          "not a vocab.txt, a tokenizer.json or a folder holding one of them")
     }
 
-    /// A WordPiece tokenizer.json (BertNormalizer, BertPreTokenizer).
+    /// A WordPiece tokenizer.json (BertNormalizer), read as an encoder folder's is
+    /// (EncoderImporter.tokenizerJSONWordPiece); BPE and Unigram models are refused by name.
     static func tokenizerJSON(_ path: String, maxPositions: Int) throws -> TokenizerSpec {
-        let file = try MappedFile(path: path)
-        let root = try JSONValue.parse(file.bytes, file: path)
-        guard let model = root["model"], model["type"]?.string == "WordPiece" else {
-            throw IngotError(.unsupported, file: path, location: "model.type",
-                             "value \(root["model"]?["type"]?.serialized() ?? "missing"), expected \"WordPiece\" (BERT-style vocabularies only)")
+        if let spec = try EncoderImporter.tokenizerJSONWordPiece(path: path, configDirectory: parentDirectory(of: path),
+                                                                 maxPositions: maxPositions) {
+            return spec
         }
-        guard let vocab = model["vocab"]?.object, !vocab.isEmpty else {
-            throw IngotError(.format, file: path, location: "model.vocab", "missing or empty; expected {token: id}")
-        }
-        guard vocab.count <= TokenizerSpec.maxTokens else {
-            throw IngotError(.format, file: path, location: "model.vocab", "\(vocab.count) tokens, expected at most \(TokenizerSpec.maxTokens)")
-        }
-        var tokens = [String?](repeating: nil, count: vocab.count)
-        for (token, idValue) in vocab {
-            guard let id = idValue.int, id >= 0, id < vocab.count, tokens[id] == nil else {
-                throw IngotError(.format, file: path, location: "model.vocab[\"\(token)\"]",
-                                 "id \(idValue.serialized()), expected a unique id in 0..<\(vocab.count)")
-            }
-            guard token.utf8.count <= TokenizerSpec.maxTokenBytes else {
-                throw IngotError(.format, file: path, location: "model.vocab", "a token of \(token.utf8.count) bytes, expected at most \(TokenizerSpec.maxTokenBytes)")
-            }
-            tokens[id] = token
-        }
-        let list = tokens.map { $0! }
-        let normalizer = root["normalizer"]
-        if let type = normalizer?["type"]?.string, type != "BertNormalizer" {
-            throw IngotError(.unsupported, file: path, location: "normalizer.type", "value \"\(type)\", expected \"BertNormalizer\"")
-        }
-        let lowercase = normalizer?["lowercase"]?.bool ?? true
-        let stripAccents = normalizer?["strip_accents"]?.bool ?? lowercase
-        let splitCJK = normalizer?["handle_chinese_chars"]?.bool ?? true
-        let prefix = model["continuing_subword_prefix"]?.string ?? "##"
-        let maxChars = model["max_input_chars_per_word"]?.int ?? 100
-        var maxLength = maxPositions
-        if let m = root["truncation"]?["max_length"]?.int, m >= 2 { maxLength = min(m, maxPositions) }
-        var special: [String: Int32] = [:]
-        for (key, token) in [("unk", model["unk_token"]?.string ?? "[UNK]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]"), ("mask", "[MASK]")] {
-            if let id = list.firstIndex(of: token) { special[key] = Int32(id) }
-        }
-        for required in ["unk", "cls", "sep", "pad"] where special[required] == nil {
-            throw IngotError(.format, file: path, location: "model.vocab", "no \(required) token ([\(required.uppercased())])")
-        }
-        return TokenizerSpec(
-            kind: .wordPiece, tokens: list, merges: [], tokenTypes: [], preTokenizer: "bert",
-            lowercase: lowercase, stripAccents: stripAccents, splitCJK: splitCJK,
-            continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars, maxLength: maxLength,
-            specialTokens: special, addBOS: false, addEOS: false, chatTemplate: nil)
+        let root = try JSONValue.parse(try MappedFile(path: path).bytes, file: path)
+        throw IngotError(.unsupported, file: path, location: "model.type",
+                         "value \(root["model"]?["type"]?.serialized() ?? "missing"), expected \"WordPiece\" (BERT-style vocabularies only)")
     }
 }

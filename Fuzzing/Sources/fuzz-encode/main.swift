@@ -19,7 +19,7 @@ let models = getenv("INGOT_MODELS").map { String(cString: $0) } ?? ".cache/model
 
 func loadTokenizers() throws -> (wordPiece: any Tokenizer, bpe: ByteLevelBPETokenizer) {
     let miniLM = models + "/all-MiniLM-L6-v2"
-    guard let wordPieceSpec = try BertImporter.wordPieceTokenizer(directory: miniLM, maxPositions: 512) else {
+    guard let wordPieceSpec = try EncoderImporter.wordPieceTokenizer(directory: miniLM, maxPositions: 512) else {
         throw IngotError(.io, file: miniLM + "/vocab.txt", "missing")
     }
     let gguf = try GGUFFile(path: models + "/SmolLM2-135M-Instruct.Q4_1.gguf")

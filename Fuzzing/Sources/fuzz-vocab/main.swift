@@ -11,7 +11,7 @@ let directory = String(vocabPath.dropLast("/vocab.txt".count))
 
 Fuzz.run { bytes in
     Scratch.write(bytes, to: vocabPath)
-    guard let spec = Fuzz.reading("vocab.txt", file: vocabPath, { try BertImporter.wordPieceTokenizer(directory: directory, maxPositions: 512) }) ?? nil,
+    guard let spec = Fuzz.reading("vocab.txt", file: vocabPath, { try EncoderImporter.wordPieceTokenizer(directory: directory, maxPositions: 512) }) ?? nil,
           let tokenizer = Fuzz.reading("tokenizer", file: nil, { try makeTokenizer(spec) }) else { return }
     Fuzz.exercise(tokenizer, text: Fuzz.sampleText)
 }
