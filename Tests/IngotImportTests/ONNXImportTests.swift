@@ -206,8 +206,8 @@ final class ONNXImportTests: XCTestCase {
 }
 
 final class ONNXTokenizerAndGemmTests: XCTestCase {
-    /// all-MiniLM-L6-v2's tokenizer.json and vocab.txt give the same WordPiece tokenizer (the
-    /// length limit aside: tokenizer.json truncates at 128, sentence_bert_config.json at 256).
+    /// all-MiniLM-L6-v2's tokenizer.json and vocab.txt give the same WordPiece tokenizer, both
+    /// limited by sentence_bert_config.json (256), not by tokenizer.json's own truncation (128).
     func testTokenizerJSONMatchesVocabTxt() throws {
         let dir = try requireModel(TestPaths.miniLMDir)
         let json = try ONNXTokenizer.tokenizerJSON(dir.appendingPathComponent("tokenizer.json").path, maxPositions: 512)
@@ -218,7 +218,7 @@ final class ONNXTokenizerAndGemmTests: XCTestCase {
         XCTAssertEqual(json.stripAccents, vocab.stripAccents)
         XCTAssertEqual(json.splitCJK, vocab.splitCJK)
         XCTAssertEqual(json.continuingSubwordPrefix, vocab.continuingSubwordPrefix)
-        XCTAssertEqual(json.maxLength, 128)
+        XCTAssertEqual(json.maxLength, 256)
         XCTAssertEqual(vocab.maxLength, 256)
     }
 
