@@ -62,6 +62,10 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         self.path = filePath
         file = try MappedFile(path: filePath)
         let bytes = file.bytes
+        // Lists and dicts of every pickle below, emptied when this reader is done with them
+        // (a hostile pickle's self-containing list would otherwise never be freed).
+        let arena = PickleArena()
+        defer { arena.release() }
         let root: PickleValue
         var storageRanges: [String: Range<Int>] = [:]
         var crcs: [String: UInt32] = [:]
@@ -87,7 +91,7 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
             }
             // The file up to the end of data.pkl, read from its start: offsets in errors are file offsets.
             var unpickler = RestrictedUnpickler(UnsafeRawBufferPointer(rebasing: bytes[0..<pickle.dataRange.upperBound]),
-                                                offset: pickle.dataRange.lowerBound, path: filePath, what: pickle.name)
+                                                offset: pickle.dataRange.lowerBound, path: filePath, what: pickle.name, arena: arena)
             root = try unpickler.load()
             storages = unpickler.storages
             for (key, storage) in storages {
@@ -108,19 +112,19 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
                 throw IngotError(.unsupported, file: filePath,
                                  "a tar archive (the pre-1.0 torch layout sys_info/pickle/storages/tensors); re-save it with a current torch.save")
             }
-            var r = RestrictedUnpickler(bytes, offset: 0, path: filePath, what: "legacy pickle 1 (magic number)")
+            var r = RestrictedUnpickler(bytes, offset: 0, path: filePath, what: "legacy pickle 1 (magic number)", arena: arena)
             let magic = try r.load()
             guard case .bigInt(let m) = magic, m == PyTorchCheckpoint.legacyMagic else {
                 throw IngotError(.format, file: filePath, location: "legacy pickle 1 (magic number)",
                                  "value \(magic.kindName), expected torch's magic number 0x1950a86a20f9469cfc6c (not a torch.save file)")
             }
-            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 2 (protocol version)")
+            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 2 (protocol version)", arena: arena)
             let version = try r.load()
             guard case .int(PyTorchCheckpoint.legacyProtocol) = version else {
                 throw IngotError(.unsupported, file: filePath, location: "legacy pickle 2 (protocol version)",
                                  "value \(version.kindName), expected \(PyTorchCheckpoint.legacyProtocol)")
             }
-            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 3 (sys_info)")
+            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 3 (sys_info)", arena: arena)
             let sysInfo = try r.load()
             guard case .dict(let info) = sysInfo,
                   let little = info.entries.first(where: { if case .string("little_endian") = $0.key { return true } else { return false } }) else {
@@ -130,10 +134,10 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
                 throw IngotError(.unsupported, file: filePath, location: "legacy pickle 3 (sys_info).little_endian",
                                  "value \(little.value.kindName), expected True (big-endian checkpoints are not supported)")
             }
-            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 4 (state dict)")
+            r = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 4 (state dict)", arena: arena)
             root = try r.load()
             storages = r.storages
-            var keysReader = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 5 (storage keys)")
+            var keysReader = RestrictedUnpickler(bytes, offset: r.offset, path: filePath, what: "legacy pickle 5 (storage keys)", arena: arena)
             let keysValue = try keysReader.load()
             guard case .list(let keyList) = keysValue else {
                 throw IngotError(.format, file: filePath, location: "legacy pickle 5 (storage keys)", "value \(keysValue.kindName), expected a list of strings")

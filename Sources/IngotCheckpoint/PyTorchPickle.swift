@@ -17,6 +17,33 @@ final class PickleDict {
     var entries: [(key: PickleValue, value: PickleValue)] = []
 }
 
+/// Every list and dict the unpicklers of one file made. A hostile pickle can put a container
+/// into itself (memo GET, then APPEND or SETITEM), a reference cycle ARC never frees; the file's
+/// reader empties them all with `release()` once it has taken what it needs.
+final class PickleArena {
+    private var lists: [PickleList] = []
+    private var dicts: [PickleDict] = []
+
+    func list() -> PickleList {
+        let l = PickleList()
+        lists.append(l)
+        return l
+    }
+
+    func dict() -> PickleDict {
+        let d = PickleDict()
+        dicts.append(d)
+        return d
+    }
+
+    func release() {
+        for l in lists { l.items = [] }
+        for d in dicts { d.entries = [] }
+        lists = []
+        dicts = []
+    }
+}
+
 /// The globals a state dict may name; nothing else is accepted.
 enum PickleGlobal: Equatable {
     case orderedDict
@@ -107,12 +134,16 @@ struct RestrictedUnpickler {
     private var memo: [Int: PickleValue] = [:]
     /// Every storage seen, by key: a key named twice must name the same dtype and size.
     private(set) var storages: [String: PickleStorage] = [:]
+    /// Where the lists and dicts are made (the caller releases it).
+    let arena: PickleArena
 
     /// Reads one pickle starting at `offset` of `bytes` (the whole file or a zip entry).
-    init(_ bytes: UnsafeRawBufferPointer, offset: Int, baseOffset: Int = 0, path: String, what: String) {
+    init(_ bytes: UnsafeRawBufferPointer, offset: Int, baseOffset: Int = 0, path: String, what: String,
+         arena: PickleArena = PickleArena()) {
         self.path = path
         self.what = what
         self.baseOffset = baseOffset
+        self.arena = arena
         reader = ByteReader(bytes, offset: offset, file: path)
     }
 
@@ -238,9 +269,9 @@ struct RestrictedUnpickler {
             case 0x87:
                 let c = try pop("TUPLE3", at), b = try pop("TUPLE3", at), a = try pop("TUPLE3", at)
                 try push(.tuple([a, b, c]), "TUPLE3", at)
-            case 0x5D: try push(.list(PickleList()), "EMPTY_LIST", at) // ']'
+            case 0x5D: try push(.list(arena.list()), "EMPTY_LIST", at) // ']'
             case 0x6C: // LIST 'l'
-                let list = PickleList()
+                let list = arena.list()
                 list.items = try popToMark("LIST", at)
                 try push(.list(list), "LIST", at)
             case 0x61: // APPEND 'a'
@@ -255,10 +286,10 @@ struct RestrictedUnpickler {
                     throw fail("APPENDS", at, "target is \(try top("APPENDS", at).kindName), expected a list")
                 }
                 list.items.append(contentsOf: items)
-            case 0x7D: try push(.dict(PickleDict()), "EMPTY_DICT", at) // '}'
+            case 0x7D: try push(.dict(arena.dict()), "EMPTY_DICT", at) // '}'
             case 0x64: // DICT 'd'
                 let items = try popToMark("DICT", at)
-                let dict = PickleDict()
+                let dict = arena.dict()
                 try setItems(dict, items, "DICT", at)
                 try push(.dict(dict), "DICT", at)
             case 0x73: // SETITEM 's'
@@ -329,7 +360,7 @@ struct RestrictedUnpickler {
         switch g {
         case .orderedDict:
             guard a.isEmpty else { throw fail("REDUCE", at, "collections.OrderedDict with \(a.count) arguments, expected ()") }
-            return .dict(PickleDict())
+            return .dict(arena.dict())
         case .rebuildTensorV2:
             // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
             guard a.count == 6 || a.count == 7 else {

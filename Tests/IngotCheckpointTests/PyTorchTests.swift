@@ -191,6 +191,38 @@ final class PyTorchCheckpointTests: XCTestCase {
         try refused([0x80, 0x02, 0x7D, 0x58, 1, 0, 0, 0, 0x61, 0x4E, 0x73, 0x2E], .format, ["state dict['a']", "None, expected a tensor"])
     }
 
+    /// Found by fuzz-pytorch (a leak): a list put into itself (EMPTY_LIST, BINPUT 0, BINGET 0,
+    /// APPEND) and a dict holding itself form reference cycles; the arena's release breaks them,
+    /// and the checkpoint reader releases its arena, so the containers are freed.
+    func testSelfContainingContainersAreFreed() throws {
+        weak var list: PickleList?
+        weak var dict: PickleDict?
+        do {
+            let arena = PickleArena()
+            let pickle: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
+            let value = try pickle.withUnsafeBytes { bytes in
+                var u = RestrictedUnpickler(bytes, offset: 0, path: "self.pkl", what: "test", arena: arena)
+                return try u.load()
+            }
+            guard case .list(let l) = value, l.items.count == 1, case .list(let inner) = l.items[0], inner === l else {
+                return XCTFail("expected a list holding itself, got \(value.kindName)")
+            }
+            list = l
+            let dictPickle: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x58, 1, 0, 0, 0, 0x61, 0x68, 0x00, 0x73, 0x2E]
+            let d = try dictPickle.withUnsafeBytes { bytes in
+                var u = RestrictedUnpickler(bytes, offset: 0, path: "self.pkl", what: "test", arena: arena)
+                return try u.load()
+            }
+            guard case .dict(let dv) = d, dv.entries.count == 1 else { return XCTFail("expected a dict, got \(d.kindName)") }
+            dict = dv
+            arena.release()
+        }
+        XCTAssertNil(list, "the self-containing list outlived its arena")
+        XCTAssertNil(dict, "the self-containing dict outlived its arena")
+        // Through the checkpoint reader: refused (a list is not a state dict), nothing kept.
+        assertRefused(try zipCheckpoint([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]), .format, ["a list, expected a dict"])
+    }
+
     func testZipIntegrityIsChecked() throws {
         let tensors = [TestTensor.f32("w", [4])]
         let url = dir.appendingPathComponent("ok.bin")

@@ -344,6 +344,8 @@ do {
         try seed("pytorch", folder.replacingOccurrences(of: "/", with: "-") + "-" + file,
                  try readFile("Fixtures/pytorch/\(folder)/\(file)"))
     }
+    // Found by fuzz-pytorch: a list holding itself (a reference cycle the reader must free).
+    try seed("pytorch", "self-containing-list.pkl", [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E])
 
     // vocab.txt
     try seed("vocab", "tiny.txt", bertVocabulary.joined(separator: "\n") + "\n")
