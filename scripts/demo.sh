@@ -20,7 +20,7 @@ echo "== ingot inspect --verify out/minilm.ingot"
 "$ingot" inspect out/minilm.ingot --verify | sed -n "1,16p"
 echo "== ingot inspect --graph (first lines)"
 "$ingot" inspect out/minilm.ingot --graph | sed -n '/^graph bert/,$p' | sed -n '1p;103,110p'
-echo "== ingot build SmolLM2 (GGUF Q4_1, dequantized to float32)"
+echo "== ingot build SmolLM2 (GGUF Q4_1, blocks kept as stored)"
 "$ingot" build "$models/SmolLM2-135M-Instruct.Q4_1.gguf" -o out/smollm2.ingot --verbose
 "$ingot" inspect out/smollm2.ingot | sed -n "1,12p"
 echo "== ingot run: an embedding (first values) and a chat answer"
